@@ -1,0 +1,123 @@
+//! The Kubernetes client: kubeconfig resolution exactly as kubectl does it (kube-rs does the
+//! KUBECONFIG list merge and in-cluster config; we only choose between them), plus the helpers the
+//! commands share.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
+use kube::{Client, Config};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum KubeError {
+    #[error("cannot read kubeconfig {path}: {source}")]
+    ReadKubeconfig {
+        path: String,
+        source: KubeconfigError,
+    },
+    #[error("cannot load kubeconfig: {0}")]
+    LoadKubeconfig(#[source] KubeconfigError),
+    #[error("no kubeconfig found ($KUBECONFIG, ~/.kube/config) and not running in a cluster: {0}")]
+    NoConfig(String),
+    #[error("cannot build a Kubernetes client: {0}")]
+    Client(#[source] kube::Error),
+}
+
+/// What the global flags say about reaching the cluster.
+#[derive(Debug, Clone, Default)]
+pub struct ClusterOptions {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    pub namespace: Option<String>,
+    pub timeout: Option<Duration>,
+}
+
+impl ClusterOptions {
+    pub fn from_global(global: &crate::cli::GlobalArgs) -> Self {
+        ClusterOptions {
+            kubeconfig: global.kubeconfig.clone(),
+            context: global.context.clone(),
+            namespace: global.namespace.clone(),
+            timeout: Some(global.timeout),
+        }
+    }
+}
+
+/// A connected client and what was resolved on the way.
+#[derive(Clone)]
+pub struct Cluster {
+    pub client: Client,
+    /// `-n`, else the context's namespace, else `default`.
+    pub namespace: String,
+    /// The context used, when it came from a kubeconfig.
+    pub context: Option<String>,
+    pub server: String,
+}
+
+/// Resolves the client config: `--kubeconfig` if given; otherwise `$KUBECONFIG`/`~/.kube/config`
+/// (merged as kubectl merges them); otherwise the in-cluster service account.
+pub async fn config(opts: &ClusterOptions) -> Result<(Config, Option<String>), KubeError> {
+    let kube_opts = KubeConfigOptions {
+        context: opts.context.clone(),
+        cluster: None,
+        user: None,
+    };
+    let (mut config, context) = if let Some(path) = &opts.kubeconfig {
+        let kubeconfig =
+            Kubeconfig::read_from(path).map_err(|source| KubeError::ReadKubeconfig {
+                path: path.display().to_string(),
+                source,
+            })?;
+        let context = kube_opts
+            .context
+            .clone()
+            .or(kubeconfig.current_context.clone());
+        let config = Config::from_custom_kubeconfig(kubeconfig, &kube_opts)
+            .await
+            .map_err(KubeError::LoadKubeconfig)?;
+        (config, context)
+    } else {
+        match Kubeconfig::read() {
+            Ok(kubeconfig) => {
+                let context = kube_opts
+                    .context
+                    .clone()
+                    .or(kubeconfig.current_context.clone());
+                let config = Config::from_custom_kubeconfig(kubeconfig, &kube_opts)
+                    .await
+                    .map_err(KubeError::LoadKubeconfig)?;
+                (config, context)
+            }
+            Err(kubeconfig_err) => match Config::incluster() {
+                Ok(config) => (config, None),
+                Err(incluster_err) => {
+                    return Err(KubeError::NoConfig(format!(
+                        "{kubeconfig_err}; in-cluster: {incluster_err}"
+                    )));
+                }
+            },
+        }
+    };
+    if let Some(timeout) = opts.timeout {
+        config.connect_timeout = Some(timeout);
+    }
+    Ok((config, context))
+}
+
+/// Connects (lazily: no request is made until the first call).
+pub async fn connect(opts: &ClusterOptions) -> Result<Cluster, KubeError> {
+    let (config, context) = config(opts).await?;
+    let namespace = opts
+        .namespace
+        .clone()
+        .unwrap_or_else(|| config.default_namespace.clone());
+    let server = config.cluster_url.to_string();
+    let client = Client::try_from(config).map_err(KubeError::Client)?;
+    Ok(Cluster {
+        client,
+        namespace,
+        context,
+        server,
+    })
+}
