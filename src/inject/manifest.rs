@@ -1,0 +1,1 @@
+//! Whole manifests (files): documents, workload kinds, reports.

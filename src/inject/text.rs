@@ -1,0 +1,1 @@
+//! Surgical text edits on YAML/JSON.
