@@ -23,8 +23,9 @@ pub use template::Workload;
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum InjectError {
-    /// The pod cannot be injected and must not be: hostNetwork, another mesh's sidecar, the mesh
-    /// namespace. The message names the reason.
+    /// The pod cannot be injected and must not be: another mesh's sidecar, the mesh namespace.
+    /// The message names the reason. (hostNetwork pods are [`PodDecision::Skipped`], like an
+    /// opt-out: the report shows `pod/x skipped: hostNetwork is enabled`.)
     #[error("{0}")]
     Refused(String),
     #[error("invalid pod: {0}")]

@@ -159,12 +159,10 @@ pub fn plan_inject(
         .get("spec")
         .filter(|s| s.is_object())
         .ok_or_else(|| InjectError::Invalid("the pod template has no spec".to_string()))?;
+    // A host-network pod shares the node's network namespace: capturing its traffic would
+    // capture the node's. Skipped (and reported), like an opt-out.
     if spec.get("hostNetwork").and_then(Value::as_bool) == Some(true) {
-        return Err(InjectError::Refused(
-            "hostNetwork is enabled (the proxy would capture the node's traffic); \
-             annotate the pod template with meshctl.io/inject: disabled to skip it"
-                .to_string(),
-        ));
+        return Ok(Plan::Skipped("hostNetwork is enabled".to_string()));
     }
     for list in ["initContainers", "containers"] {
         for name in container_names(spec, list) {
