@@ -719,8 +719,9 @@ mod tests {
         let options = InjectOptions::default();
         let mut p = pod();
         p["spec"]["hostNetwork"] = json!(true);
-        assert!(
-            matches!(inject_pod(&mut p, None, &options), Err(InjectError::Refused(m)) if m.contains("hostNetwork"))
+        assert_eq!(
+            inject_pod(&mut p, None, &options),
+            Ok(PodDecision::Skipped("hostNetwork is enabled".into()))
         );
         let mut p = pod();
         p["spec"]["containers"]
