@@ -196,6 +196,16 @@ struct DocPlan {
 /// Injects or uninjects every object of one input. All or nothing: any error fails the input.
 pub fn process(file: &str, input: &str, options: &RunOptions) -> Result<Processed, ManifestError> {
     let format = sniff(input);
+    // Line-based edits are simplest on text whose last line ends: work on the text with a line
+    // break added, and take it away again at the end.
+    let padded = format == Format::Yaml && !input.is_empty() && !input.ends_with('\n');
+    let owned;
+    let input = if padded {
+        owned = format!("{input}\n");
+        owned.as_str()
+    } else {
+        input
+    };
     let units = parse_units(file, input, format)?;
     let mut plans: BTreeMap<usize, DocPlan> = BTreeMap::new();
     let mut reports = Vec::new();
@@ -226,6 +236,9 @@ pub fn process(file: &str, input: &str, options: &RunOptions) -> Result<Processe
             .collect();
         let units = parse_units(file, &out, format)?;
         out = apply(file, &out, &units, &second)?;
+    }
+    if padded && out.ends_with('\n') {
+        out.pop();
     }
     let (text, format) = match options.output {
         Some(target) if target != format => (convert(file, &out, format, target)?, target),
