@@ -93,6 +93,8 @@ pub enum Edit {
     },
     /// Remove the mapping entry or sequence item at `path`.
     Remove { path: Path },
+    /// Replace the value at `path` (a null, where inject adds a list or mapping; and back).
+    Replace { path: Path, value: Value },
 }
 
 /// Prefixes every path in `edits` with `prefix` (a pod template inside a workload).
@@ -112,6 +114,10 @@ pub fn prefix_edits(prefix: &[Seg], edits: Vec<Edit>) -> Vec<Edit> {
                 values,
             },
             Edit::Remove { path } => Edit::Remove { path: join(path) },
+            Edit::Replace { path, value } => Edit::Replace {
+                path: join(path),
+                value,
+            },
         })
         .collect()
 }
@@ -158,6 +164,9 @@ pub fn apply_edits(root: &mut Value, edits: &[Edit]) -> Result<(), InjectError> 
                 }
             }
             Edit::Remove { path } => removals.push(path),
+            Edit::Replace { path, value } => {
+                *get_mut(root, path).ok_or_else(|| missing(path))? = value.clone();
+            }
         }
     }
     removals.sort();

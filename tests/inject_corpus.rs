@@ -232,3 +232,25 @@ fn reports_skips_json_reports_and_output_formats() {
     let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(value["spec"]["containers"][1]["name"], "meshctl-proxy");
 }
+
+#[test]
+fn edge_layouts_round_trip() {
+    let cases = [
+        // Helm-style null collections: filled on inject, put back (as `key:`) on uninject.
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: helm\nspec:\n  selector:\n    matchLabels: {app: x}\n  template:\n    metadata:\n      labels: {app: x}\n      annotations:\n    spec:\n      initContainers:\n      containers:\n      - name: app\n        image: nginx\n      volumes:\n",
+        // Flow style, `--- # comment`, `...`, 4-space indentation, block scalars, no final newline.
+        "# lead\n--- # first\napiVersion: v1\nkind: Pod\nmetadata: {name: flowy, labels: {app: x}}\nspec:\n    containers: [{name: app, image: nginx}]\n    volumes: []\n...\n---\napiVersion: v1\nkind: Pod\nmetadata:\n    name: indented\nspec:\n    containers:\n        - name: app\n          image: nginx\n          command:\n            - sh\n            - |\n              echo hi\n\n    # trailing comment\n---\n",
+        "apiVersion: v1\r\nkind: Pod\r\nmetadata:\r\n  name: crlf\r\nspec:\r\n  containers:\r\n  - name: app\r\n    image: nginx",
+        "{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"a\"},\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"x\"}]}}\n{\"kind\":\"Service\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"s\"}}\n",
+    ];
+    for case in cases {
+        let out = meshctl(&["inject", "-"], Some(case.as_bytes()));
+        assert!(out.status.success(), "{}", portable(&out.stderr));
+        let injected = out.stdout;
+        assert_ne!(injected.as_slice(), case.as_bytes());
+        let again = meshctl(&["inject", "-"], Some(&injected));
+        assert!(again.stdout == injected, "not idempotent:\n{case}");
+        let back = meshctl(&["uninject", "-"], Some(&injected));
+        assert_eq!(String::from_utf8_lossy(&back.stdout), case);
+    }
+}

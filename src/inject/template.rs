@@ -309,6 +309,14 @@ fn fresh_inject(
                 value: Value::Array(init_items),
             });
         }
+        // `initContainers:` with nothing after it (Helm leaves those): replaced, and put back.
+        Some(Value::Null) => {
+            status.created.push("spec.initContainers=null".to_string());
+            edits.push(Edit::Replace {
+                path: vec![key("spec"), key("initContainers")],
+                value: Value::Array(init_items),
+            });
+        }
         Some(Value::Array(_)) => edits.push(Edit::InsertItems {
             seq: vec![key("spec"), key("initContainers")],
             index: 0,
@@ -337,6 +345,13 @@ fn fresh_inject(
             edits.push(Edit::AddEntry {
                 map: spec_path,
                 key: "volumes".to_string(),
+                value: json!([volume]),
+            });
+        }
+        Some(Value::Null) => {
+            status.created.push("spec.volumes=null".to_string());
+            edits.push(Edit::Replace {
+                path: vec![key("spec"), key("volumes")],
                 value: json!([volume]),
             });
         }
@@ -378,6 +393,10 @@ fn fresh_inject(
         (None, _) => status.created.push("metadata".to_string()),
         (Some(Value::Object(_)), None) => status.created.push("metadata.annotations".to_string()),
         (Some(Value::Object(_)), Some(Value::Object(_))) => {}
+        (Some(Value::Object(_)), Some(Value::Null)) => {
+            status.created.push("metadata.annotations=null".to_string())
+        }
+        (Some(Value::Null), _) => status.created.push("metadata=null".to_string()),
         (Some(Value::Object(_)), Some(_)) => {
             return Err(InjectError::Invalid(
                 "metadata.annotations is not a mapping".to_string(),
@@ -407,9 +426,17 @@ fn fresh_inject(
             key: "metadata".to_string(),
             value: json!({"annotations": to_map(&added)}),
         }),
+        (Some(Value::Null), _) => edits.push(Edit::Replace {
+            path: vec![key("metadata")],
+            value: json!({"annotations": to_map(&added)}),
+        }),
         (Some(_), None) => edits.push(Edit::AddEntry {
             map: vec![key("metadata")],
             key: "annotations".to_string(),
+            value: to_map(&added),
+        }),
+        (Some(_), Some(Value::Null)) => edits.push(Edit::Replace {
+            path: vec![key("metadata"), key("annotations")],
             value: to_map(&added),
         }),
         (Some(_), Some(_)) => {
@@ -459,6 +486,11 @@ pub fn plan_uninject(template: &Value) -> Result<Vec<Edit>, InjectError> {
             edits.push(Edit::Remove {
                 path: vec![key("spec"), key(list)],
             });
+        } else if ours.len() == items.len() && created(&format!("spec.{list}=null")) {
+            edits.push(Edit::Replace {
+                path: vec![key("spec"), key(list)],
+                value: Value::Null,
+            });
         } else {
             for i in ours {
                 edits.push(Edit::Remove {
@@ -484,6 +516,16 @@ pub fn plan_uninject(template: &Value) -> Result<Vec<Edit>, InjectError> {
         if all_ours && created("metadata") && metadata_only_annotations {
             edits.push(Edit::Remove {
                 path: vec![key("metadata")],
+            });
+        } else if all_ours && created("metadata=null") && metadata_only_annotations {
+            edits.push(Edit::Replace {
+                path: vec![key("metadata")],
+                value: Value::Null,
+            });
+        } else if all_ours && created("metadata.annotations=null") {
+            edits.push(Edit::Replace {
+                path: vec![key("metadata"), key("annotations")],
+                value: Value::Null,
             });
         } else if all_ours && (created("metadata.annotations") || created("metadata")) {
             edits.push(Edit::Remove {

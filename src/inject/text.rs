@@ -526,7 +526,7 @@ pub fn splices(layout: &Layout, root: &Node, edits: &[Edit]) -> Result<Vec<Splic
         let depth = match edit {
             Edit::AddEntry { map, .. } => map.len(),
             Edit::InsertItems { seq, .. } => seq.len(),
-            Edit::Remove { path } => path.len(),
+            Edit::Remove { path } | Edit::Replace { path, .. } => path.len(),
         };
         out.push(match edit {
             Edit::AddEntry { map, key, value } => {
@@ -540,6 +540,12 @@ pub fn splices(layout: &Layout, root: &Node, edits: &[Edit]) -> Result<Vec<Splic
                     return Err(EditError("cannot remove the document root".to_string()));
                 };
                 remove(layout, node_at(root, parent_path)?, last, path)?
+            }
+            Edit::Replace { path, value } => {
+                let Some((Seg::Key(k), parent_path)) = path.split_last() else {
+                    return Err(EditError("can only replace mapping values".to_string()));
+                };
+                replace(layout, node_at(root, parent_path)?, k, value, path)?
             }
         });
         if let Some(last) = out.last_mut() {
@@ -775,6 +781,52 @@ fn remove(layout: &Layout, parent: &Node, last: &Seg, path: &[Seg]) -> Result<Sp
         }
         _ => Err(missing()),
     }
+}
+
+/// Replaces a mapping entry's value: in block style the whole entry is re-rendered (`key:` alone
+/// for null), in flow style just the value.
+fn replace(
+    layout: &Layout,
+    parent: &Node,
+    k: &str,
+    value: &Value,
+    path: &[Seg],
+) -> Result<Splice, EditError> {
+    let Kind::Map { flow, entries } = &parent.kind else {
+        return Err(EditError(format!("no node at {}", display_path(path))));
+    };
+    let Some((key, old)) = entries
+        .iter()
+        .find(|(key, _)| matches!(&key.kind, Kind::Scalar { value, .. } if value == k))
+    else {
+        return Err(EditError(format!("no node at {}", display_path(path))));
+    };
+    if *flow {
+        return Ok(Splice {
+            start: old.start,
+            end: old.end,
+            insert: flow_value(value, None, layout.nl),
+            depth: 0,
+        });
+    }
+    if !layout.only_blanks_before(key.start) {
+        return Err(EditError(format!(
+            "line {}: cannot edit '{k}': it does not start its line",
+            key.line
+        )));
+    }
+    let mut body = String::new();
+    if value.is_null() {
+        body.push_str(&" ".repeat(key.col));
+        body.push_str(&yaml_scalar(k));
+        body.push(':');
+        body.push_str(layout.nl);
+    } else {
+        emit_entry(&mut body, k, value, key.col, layout.seq_indent, layout.nl);
+    }
+    let mut cut = cut_lines(layout, key.start, old.end.max(key.end));
+    cut.insert = body;
+    Ok(cut)
 }
 
 /// Cuts item `i` of a flow collection with its separator: the inverse of inserting it.
