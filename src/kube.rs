@@ -3,6 +3,7 @@
 //! commands share.
 
 pub mod apply;
+pub mod portforward;
 
 use std::path::PathBuf;
 use std::time::Duration;
