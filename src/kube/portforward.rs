@@ -54,7 +54,7 @@ pub async fn open(
         })?;
     Ok(PodStream {
         stream,
-        forwarder: forwarder,
+        forwarder,
     })
 }
 
