@@ -439,7 +439,12 @@ fn http_connection_manager(settings: &BootstrapSettings, direction: Direction) -
                 "server_header_transformation": "PASS_THROUGH",
                 // Don't invent an x-request-id: requests reach the app as they were sent.
                 "generate_request_id": false,
-                "http_protocol_options": { "accept_http_10": true },
+                // HTTP/1.0 is accepted (Envoy would answer 426), also without a Host header
+                // (Envoy would answer 400), as the app would have.
+                "http_protocol_options": {
+                    "accept_http_10": true,
+                    "default_host_for_http_10": "localhost",
+                },
                 "upgrade_configs": [{ "upgrade_type": "websocket" }],
                 // GOAWAY grace on shutdown follows the drain time.
                 "drain_timeout": envoy_duration(settings.drain_time),
