@@ -316,7 +316,7 @@ fn a_refused_ipv6_restore_rolls_back_ipv4() {
     std::fs::write(
         &fake,
         "#!/bin/sh\ncase \"$1\" in --version) echo 'ip6tables-restore v1.8.9 (nf_tables)';; \
-         *) cat >/dev/null; echo 'ip6tables-restore: line 3 failed' >&2; exit 1;; esac\n",
+         *) while read -r l; do :; done; echo 'ip6tables-restore: line 3 failed' >&2; exit 1;; esac\n",
     )
     .unwrap();
     std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
