@@ -7,7 +7,7 @@ mod support;
 #[path = "dataplane_e2e/harness.rs"]
 mod harness;
 
-use harness::{CLIENT_IP, CLIENT_IP2, Lab, POD_IP, header, json_body};
+use harness::{CLIENT_IP, CLIENT_IP2, CLIENT_IP6, Lab, POD_IP, POD_IP6, header, json_body};
 
 #[test]
 fn http_and_tcp_go_through_the_sidecar_untouched() {
@@ -347,5 +347,80 @@ fn a_refused_ipv6_restore_rolls_back_ipv4() {
     assert!(
         !after.contains("MESHCTL"),
         "IPv4 rules were left behind:\n{after}"
+    );
+}
+
+#[test]
+fn dual_stack_pods_capture_ipv6_too() {
+    let Some(mut lab) = Lab::new() else { return };
+    lab.add_ipv6();
+    let (pod, client) = (lab.pod_ns.clone(), lab.client_ns.clone());
+    lab.start_app(&pod, &["--http", "8080", "--http6", "8080"]);
+    lab.start_app(&client, &["--http6", "8080"]);
+    lab.proxy_init_ok(&["--pod-ips", &format!("{POD_IP},{POD_IP6}")]);
+    lab.start_envoy();
+
+    let before = lab.stat("http.inbound.downstream_rq_total");
+    let r = lab.http(
+        &client,
+        "GET",
+        &format!("http://[{POD_IP6}]:8080/echo"),
+        &[],
+    );
+    assert_eq!(r["status"], 200, "{r}");
+    assert_eq!(
+        json_body(&r)["peer"],
+        POD_IP6,
+        "inbound IPv6 should arrive from Envoy"
+    );
+    assert_eq!(lab.stat("http.inbound.downstream_rq_total"), before + 1);
+
+    let before = lab.stat("http.outbound.downstream_rq_total");
+    let r = lab.http(
+        &pod,
+        "GET",
+        &format!("http://[{CLIENT_IP6}]:8080/echo"),
+        &[],
+    );
+    assert_eq!(r["status"], 200, "{r}");
+    assert_eq!(lab.stat("http.outbound.downstream_rq_total"), before + 1);
+
+    // IPv4 still works alongside.
+    let r = lab.http(&client, "GET", &format!("http://{POD_IP}:8080/echo"), &[]);
+    assert_eq!(json_body(&r)["peer"], POD_IP, "{r}");
+    // The metrics port answers on IPv6 as well (kubelet probes a v6-only pod there).
+    let r = lab.http(
+        &client,
+        "GET",
+        &format!("http://[{POD_IP6}]:15090/ready"),
+        &[],
+    );
+    assert_eq!(r["status"], 200, "{r}");
+}
+
+#[test]
+fn shutdown_fails_readiness_keeps_serving_then_exits_on_sigterm() {
+    let Some(mut lab) = Lab::new() else { return };
+    let (pod, client) = (lab.pod_ns.clone(), lab.client_ns.clone());
+    lab.start_app(&pod, &["--http", "8080"]);
+    lab.proxy_init_ok(&["--drain-time", "2s"]);
+    lab.start_envoy();
+
+    // Draining (what a preStop hook or the admin does): readiness fails so endpoints drop the
+    // pod, while requests still in the pipeline keep being served.
+    let r = lab.http(&pod, "POST", "http://127.0.0.1:15000/healthcheck/fail", &[]);
+    assert_eq!(r["status"], 200, "{r}");
+    let r = lab.http(&client, "GET", &format!("http://{POD_IP}:15090/ready"), &[]);
+    assert_eq!(r["status"], 503, "{r}");
+    let r = lab.http(&client, "GET", &format!("http://{POD_IP}:8080/echo"), &[]);
+    assert_eq!(r["status"], 200, "{r}");
+
+    // With native sidecars the kubelet sends SIGTERM only after the app exited; Envoy must then
+    // exit cleanly by itself, or a Job's pod would never complete.
+    let status = lab.terminate_envoy();
+    assert!(
+        status.success(),
+        "envoy exited with {status}:\n{}",
+        lab.envoy_log_text()
     );
 }

@@ -1,6 +1,6 @@
 """The test "app" for the data-plane tests: HTTP, TCP echo and server-first (banner) servers.
 
-Usage: app.py [--http PORT]... [--echo PORT]... [--banner PORT]...
+Usage: app.py [--http PORT]... [--http6 PORT]... [--echo PORT]... [--banner PORT]...
 HTTP paths: /echo (JSON with what arrived, including the peer address), /flaky/KEY?fail=N
 (503 for the first N requests per KEY, then 200), anything else 200 "ok".
 """
@@ -65,6 +65,14 @@ class HTTPServer(http.server.ThreadingHTTPServer):
     allow_reuse_address = True
 
 
+class HTTPServer6(HTTPServer):
+    address_family = socket.AF_INET6
+
+    def server_bind(self):
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        super().server_bind()
+
+
 class TCPServer(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -93,6 +101,8 @@ def main(argv):
         i += 2
         if kind == "--http":
             servers.append(HTTPServer(("0.0.0.0", port), Handler))
+        elif kind == "--http6":
+            servers.append(HTTPServer6(("::", port), Handler))
         elif kind == "--echo":
             servers.append(TCPServer(("0.0.0.0", port), Echo))
         elif kind == "--banner":

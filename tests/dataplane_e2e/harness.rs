@@ -17,6 +17,9 @@ pub const CLIENT_IP: &str = "10.77.0.1";
 /// A second address of the client namespace (for CIDR skip lists).
 pub const CLIENT_IP2: &str = "10.77.0.3";
 
+pub const POD_IP6: &str = "fd00:77::2";
+pub const CLIENT_IP6: &str = "fd00:77::1";
+
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
 pub struct Lab {
@@ -102,6 +105,30 @@ impl Lab {
             ip(&["-n", ns, "link", "set", dev, "up"]);
         }
         Some(lab)
+    }
+
+    /// Gives both namespaces an IPv6 address too (dual stack).
+    pub fn add_ipv6(&self) {
+        for (ns, addr) in [(&self.pod_ns, POD_IP6), (&self.client_ns, CLIENT_IP6)] {
+            let dev = self.veth_in(ns);
+            ip(&[
+                "-n",
+                ns,
+                "addr",
+                "add",
+                &format!("{addr}/64"),
+                "dev",
+                &dev,
+                "nodad",
+            ]);
+        }
+    }
+
+    fn veth_in(&self, ns: &str) -> String {
+        let out = run_ok(Command::new("ip").args(["-n", ns, "-o", "link", "show", "type", "veth"]));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let name = text.split(':').nth(1).unwrap_or_default().trim();
+        name.split('@').next().unwrap_or_default().to_string()
     }
 
     pub fn in_ns(&self, ns: &str) -> Command {
@@ -216,6 +243,25 @@ impl Lab {
                 panic!("envoy exited ({status}):\n{}", self.envoy_log_text());
             }
             std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Sends SIGTERM to Envoy (as the kubelet does once the app containers exited) and returns its
+    /// exit status; panics if it is still running after a generous deadline.
+    pub fn terminate_envoy(&mut self) -> std::process::ExitStatus {
+        let (_, child) = self
+            .children
+            .iter_mut()
+            .find(|(n, _)| n == "envoy")
+            .expect("envoy started");
+        run_ok(Command::new("kill").args(["-TERM", &child.id().to_string()]));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "envoy ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(100));
         }
     }
 
