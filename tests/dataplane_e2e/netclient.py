@@ -22,6 +22,41 @@ def recv_all(sock):
     return b"".join(chunks)
 
 
+def recv_response(sock, method):
+    """Reads one response: up to Content-Length, the last chunk, or the close. (Waiting for the
+    close when the length is known would wait on the server's delayed-close timer.)"""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    fields = {}
+    for line in head.decode("latin-1").split("\r\n")[1:]:
+        k, _, v = line.partition(":")
+        fields[k.strip().lower()] = v.strip()
+    status = int(head.split()[1])
+    if method == "HEAD" or status in (204, 304):
+        return data
+    if "content-length" in fields:
+        want = int(fields["content-length"])
+        while len(body) < want:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+        return head + b"\r\n\r\n" + body
+    if "chunked" in fields.get("transfer-encoding", ""):
+        while not body.endswith(b"0\r\n\r\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+        return head + b"\r\n\r\n" + body
+    return data + recv_all(sock)
+
+
 def http(method, url, rest):
     version = "HTTP/1.1"
     headers = []
@@ -50,7 +85,7 @@ def http(method, url, rest):
     raw = ("\r\n".join(lines) + "\r\n\r\n").encode()
     with socket.create_connection((u.hostname, u.port or 80), timeout=TIMEOUT) as s:
         s.sendall(raw)
-        data = recv_all(s)
+        data = recv_response(s, method)
     head, _, body = data.partition(b"\r\n\r\n")
     head_lines = head.decode("latin-1").split("\r\n")
     if not head_lines or not head_lines[0].startswith("HTTP/"):
