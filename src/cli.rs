@@ -379,8 +379,12 @@ pub struct ProxyInitArgs {
     pub log_level: String,
     #[arg(long, default_value_t = 2, value_name = "N")]
     pub concurrency: u32,
+    /// Outbound retries for idempotent requests (0 disables)
     #[arg(long, default_value = "0", value_name = "N")]
     pub retries: String,
+    /// Timeout of each outbound retry attempt (0s: only --request-timeout applies)
+    #[arg(long, default_value = "0s", value_name = "DURATION")]
+    pub per_try_timeout: String,
     #[arg(long, default_value = "0s", value_name = "DURATION")]
     pub request_timeout: String,
     #[arg(long, default_value = "5s", value_name = "DURATION")]
