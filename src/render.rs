@@ -117,6 +117,8 @@ impl RenderError {
 /// One component (one `--output-dir` file): its objects in apply order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Component {
+    /// Position in apply order among all possible components (stable file names).
+    pub order: usize,
     pub name: &'static str,
     pub objects: Vec<Value>,
 }
@@ -202,7 +204,7 @@ pub fn render(values: &Values, mesh_namespace: &str) -> Result<Vec<Component>, R
 
     let env = environment()?;
     let mut components = Vec::new();
-    for (name, _) in TEMPLATES {
+    for (order, (name, _)) in TEMPLATES.iter().enumerate() {
         let template = env
             .get_template(name)
             .map_err(|e| template_error(name, &e))?;
@@ -211,7 +213,11 @@ pub fn render(values: &Values, mesh_namespace: &str) -> Result<Vec<Component>, R
             .map_err(|e| template_error(name, &e))?;
         let objects = parse_documents(name, &text)?;
         if !objects.is_empty() {
-            components.push(Component { name, objects });
+            components.push(Component {
+                order,
+                name,
+                objects,
+            });
         }
     }
     Ok(components)
@@ -297,14 +303,17 @@ pub fn to_json_list(components: &[Component]) -> Result<String, RenderError> {
 }
 
 /// `--output-dir`: one YAML file per component, named so that `kubectl apply -f DIR` (which goes
-/// alphabetically) applies them in dependency order.
+/// alphabetically) applies them in dependency order. A component keeps its number whether or not
+/// the others are rendered, so GitOps diffs stay small when an option changes.
 pub fn to_files(components: &[Component]) -> Result<Vec<(String, String)>, RenderError> {
     components
         .iter()
-        .enumerate()
-        .map(|(i, component)| {
+        .map(|component| {
             let body = to_yaml(std::slice::from_ref(component))?;
-            Ok((format!("{i:02}-{}.yaml", component.name), body))
+            Ok((
+                format!("{:02}-{}.yaml", component.order, component.name),
+                body,
+            ))
         })
         .collect()
 }

@@ -32,6 +32,7 @@ pub async fn run(global: &GlobalArgs, args: &UninstallArgs) -> anyhow::Result<Ou
     let components = render::render(&values, &global.mesh_namespace).map_err(classify)?;
     let references = render::uninstall_objects(&components);
     let as_component = [render::Component {
+        order: 0,
         name: "uninstall",
         objects: references,
     }];
