@@ -70,27 +70,64 @@ async fn snapshot_bounded(
     Ok((snap, Instant::now()))
 }
 
-/// Samples every endpoint twice, `window` apart; one result per endpoint, in order.
-pub async fn sample_window(
-    endpoints: &[AdminEndpoint],
-    options: &SampleOptions,
-) -> Vec<Result<Traffic, SampleError>> {
-    let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
-    let tasks: Vec<_> = endpoints
-        .iter()
-        .cloned()
-        .map(|endpoint| {
-            let permits = permits.clone();
-            let options = options.clone();
-            tokio::spawn(async move {
-                let (before, t0) = snapshot_bounded(&endpoint, &options, &permits).await?;
-                tokio::time::sleep_until((t0 + options.window).into()).await;
-                let (after, t1) = snapshot_bounded(&endpoint, &options, &permits).await?;
-                let seconds = (t1 - t0).as_secs_f64();
-                Ok(stats::traffic(&options.keys, &before, &after, seconds))
+/// The first samples of a window, taken; `close` takes the second ones.
+pub struct OpenWindow {
+    endpoints: Vec<AdminEndpoint>,
+    options: SampleOptions,
+    permits: Arc<Semaphore>,
+    first: Vec<Result<(StatsSnapshot, Instant), SampleError>>,
+}
+
+impl OpenWindow {
+    /// Takes every endpoint's first sample (concurrently, bounded).
+    pub async fn open(endpoints: &[AdminEndpoint], options: &SampleOptions) -> Self {
+        let permits = Arc::new(Semaphore::new(options.concurrency.max(1)));
+        let tasks: Vec<_> = endpoints
+            .iter()
+            .cloned()
+            .map(|endpoint| {
+                let permits = permits.clone();
+                let options = options.clone();
+                tokio::spawn(async move { snapshot_bounded(&endpoint, &options, &permits).await })
             })
-        })
-        .collect();
+            .collect();
+        let first = join_all(tasks, endpoints).await;
+        OpenWindow {
+            endpoints: endpoints.to_vec(),
+            options: options.clone(),
+            permits,
+            first,
+        }
+    }
+
+    /// Waits until each endpoint's window is over, samples it again, and returns its traffic;
+    /// one result per endpoint, in order.
+    pub async fn close(self) -> Vec<Result<Traffic, SampleError>> {
+        let tasks: Vec<_> = self
+            .endpoints
+            .iter()
+            .cloned()
+            .zip(self.first)
+            .map(|(endpoint, first)| {
+                let permits = self.permits.clone();
+                let options = self.options.clone();
+                tokio::spawn(async move {
+                    let (before, t0) = first?;
+                    tokio::time::sleep_until((t0 + options.window).into()).await;
+                    let (after, t1) = snapshot_bounded(&endpoint, &options, &permits).await?;
+                    let seconds = (t1 - t0).as_secs_f64();
+                    Ok(stats::traffic(&options.keys, &before, &after, seconds))
+                })
+            })
+            .collect();
+        join_all(tasks, &self.endpoints).await
+    }
+}
+
+async fn join_all<T>(
+    tasks: Vec<tokio::task::JoinHandle<Result<T, SampleError>>>,
+    endpoints: &[AdminEndpoint],
+) -> Vec<Result<T, SampleError>> {
     let mut results = Vec::with_capacity(tasks.len());
     for (task, endpoint) in tasks.into_iter().zip(endpoints) {
         results.push(match task.await {
@@ -102,6 +139,14 @@ pub async fn sample_window(
         });
     }
     results
+}
+
+/// Samples every endpoint twice, `window` apart; one result per endpoint, in order.
+pub async fn sample_window(
+    endpoints: &[AdminEndpoint],
+    options: &SampleOptions,
+) -> Vec<Result<Traffic, SampleError>> {
+    OpenWindow::open(endpoints, options).await.close().await
 }
 
 /// One workload to report on: its pods' proxies, and how many of its pods run / are meshed.
@@ -147,11 +192,25 @@ pub async fn stat_workloads(
     targets: &[WorkloadTarget],
     options: &SampleOptions,
 ) -> (Vec<WorkloadStat>, Vec<PodFailure>) {
-    let endpoints: Vec<AdminEndpoint> = targets
+    let endpoints = endpoints_of(targets);
+    let results = sample_window(&endpoints, options).await;
+    summarise(targets, results)
+}
+
+/// Endpoints of all targets, in the order `summarise` expects their results.
+pub fn endpoints_of(targets: &[WorkloadTarget]) -> Vec<AdminEndpoint> {
+    targets
         .iter()
         .flat_map(|t| t.proxies.iter().map(|(_, e)| e.clone()))
-        .collect();
-    let mut results = sample_window(&endpoints, options).await.into_iter();
+        .collect()
+}
+
+/// Turns per-proxy results (in `endpoints_of` order) into one row per workload plus failures.
+pub fn summarise(
+    targets: &[WorkloadTarget],
+    results: Vec<Result<Traffic, SampleError>>,
+) -> (Vec<WorkloadStat>, Vec<PodFailure>) {
+    let mut results = results.into_iter();
     let mut rows = Vec::with_capacity(targets.len());
     let mut failures = Vec::new();
     for target in targets {
