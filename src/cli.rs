@@ -292,7 +292,7 @@ pub struct TapArgs {
     /// Header match, repeatable: --header k=v
     #[arg(long, value_name = "K=V")]
     pub header: Vec<String>,
-    /// inbound or outbound (default: both)
+    /// inbound or outbound (default: inbound; Envoy allows one tap session per proxy)
     #[arg(long, value_name = "DIRECTION")]
     pub direction: Option<String>,
     /// Stop after N requests
