@@ -121,8 +121,23 @@ pub fn describe_kube_error(err: &kube::Error) -> String {
             };
             format!("API error {}{reason}: {}", status.code, status.message)
         }
-        other => other.to_string(),
+        other => error_chain(other),
     }
+}
+
+/// An error with its causes (`client error (Connect): tcp connect error: Connection refused`),
+/// since the top-level message of a transport error rarely says what happened.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = vec![err.to_string()];
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    parts.join(": ")
 }
 
 /// Whether the API said the object does not exist.

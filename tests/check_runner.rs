@@ -71,14 +71,11 @@ async fn a_failed_prerequisite_skips_its_dependents_with_the_reason() {
     assert_eq!(root.hint.as_deref(), Some("fix it"));
     let child = find(&report, "a.child");
     assert_eq!(child.result, CheckResult::Skipped);
-    assert_eq!(child.message, "skipped: prerequisite a.root failed");
+    assert_eq!(child.message, "prerequisite a.root failed");
     assert_eq!(child.hint, None);
     let grandchild = find(&report, "a.grandchild");
     assert_eq!(grandchild.result, CheckResult::Skipped);
-    assert_eq!(
-        grandchild.message,
-        "skipped: prerequisite a.child was skipped"
-    );
+    assert_eq!(grandchild.message, "prerequisite a.child was skipped");
     assert_eq!(find(&report, "b.independent").result, CheckResult::Ok);
     // Categories and checks keep definition order; nothing is dropped.
     let names: Vec<&str> = report.iter().map(|c| c.name.as_str()).collect();

@@ -300,7 +300,7 @@ fn start_ready<C: Send + Sync + 'static>(
                     node.state = State::Done(report_for(
                         &node.def,
                         CheckResult::Skipped,
-                        format!("skipped: prerequisite {key} {why}"),
+                        format!("prerequisite {key} {why}"),
                         None,
                     ));
                 }
