@@ -600,3 +600,190 @@ async fn webhook_admission(ctx: Arc<Context>) -> Verdict {
         Err(e) => Verdict::error(e.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::model::CheckResult;
+    use serde_json::json;
+
+    fn deployment(value: serde_json::Value) -> Deployment {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn rollout_is_judged_like_kubectl_rollout_status() {
+        let done = deployment(json!({
+            "metadata": {"name": "meshctl-injector", "generation": 2},
+            "spec": {"replicas": 2, "selector": {}, "template": {}},
+            "status": {"observedGeneration": 2, "replicas": 2, "updatedReplicas": 2, "availableReplicas": 2}
+        }));
+        assert_eq!(judge_rollout(&done).result, CheckResult::Ok);
+
+        let stale = deployment(json!({
+            "metadata": {"name": "meshctl-injector", "generation": 3},
+            "spec": {"replicas": 2, "selector": {}, "template": {}},
+            "status": {"observedGeneration": 2, "replicas": 2, "updatedReplicas": 2, "availableReplicas": 2}
+        }));
+        assert!(
+            judge_rollout(&stale)
+                .message
+                .contains("not seen the latest spec")
+        );
+
+        let unavailable = deployment(json!({
+            "metadata": {"name": "meshctl-injector", "generation": 1},
+            "spec": {"replicas": 1, "selector": {}, "template": {}},
+            "status": {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 0}
+        }));
+        let verdict = judge_rollout(&unavailable);
+        assert_eq!(verdict.result, CheckResult::Error);
+        assert!(
+            verdict
+                .message
+                .contains("0 of 1 updated replicas available"),
+            "{}",
+            verdict.message
+        );
+
+        let old_left = deployment(json!({
+            "metadata": {"name": "meshctl-injector", "generation": 1},
+            "spec": {"replicas": 1, "selector": {}, "template": {}},
+            "status": {"observedGeneration": 1, "replicas": 2, "updatedReplicas": 1, "availableReplicas": 1}
+        }));
+        assert!(judge_rollout(&old_left).message.contains("old replicas"));
+    }
+
+    fn pod(name: &str, ready: &str) -> Pod {
+        serde_json::from_value(json!({
+            "metadata": {"name": name},
+            "status": {"phase": "Running", "conditions": [
+                {"type": "Ready", "status": ready, "reason": if ready == "True" { "" } else { "ContainersNotReady" }}
+            ]}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn pods_must_all_be_ready_and_exist() {
+        assert_eq!(judge_pods_ready(&[], "injector").result, CheckResult::Error);
+        assert_eq!(
+            judge_pods_ready(&[pod("a", "True"), pod("b", "True")], "injector").message,
+            "2 of 2 ready"
+        );
+        let verdict = judge_pods_ready(&[pod("a", "True"), pod("b", "False")], "injector");
+        assert_eq!(verdict.result, CheckResult::Error);
+        assert_eq!(
+            verdict.message,
+            "1 of 2 ready; not ready: b (ContainersNotReady)"
+        );
+    }
+
+    #[test]
+    fn version_skew_is_a_warning() {
+        assert_eq!(judge_version_skew("0.1.0", "0.1.0").result, CheckResult::Ok);
+        assert_eq!(
+            judge_version_skew("v0.1.0", "0.1.0").result,
+            CheckResult::Ok
+        );
+        let skew = judge_version_skew("0.0.9", "0.1.0");
+        assert_eq!(skew.result, CheckResult::Warning);
+        assert_eq!(skew.message, "control plane 0.0.9, CLI 0.1.0");
+    }
+
+    #[test]
+    fn webhook_target_needs_a_service_and_a_ca_bundle() {
+        let config: MutatingWebhookConfiguration = serde_json::from_value(json!({
+            "metadata": {"name": "meshctl-injector"},
+            "webhooks": [{
+                "name": "inject.meshctl.io",
+                "admissionReviewVersions": ["v1"],
+                "sideEffects": "None",
+                "clientConfig": {
+                    "service": {"namespace": "meshctl-system", "name": "meshctl-injector", "path": "/inject"},
+                    "caBundle": "LS0tLS1CRUdJTg=="
+                }
+            }]
+        }))
+        .unwrap();
+        let target = webhook_target(&config).unwrap();
+        assert_eq!(target.service_port, 443);
+        assert_eq!(target.path, "/inject");
+        assert_eq!(target.server_name(), "meshctl-injector.meshctl-system.svc");
+        assert_eq!(target.ca_bundle, b"-----BEGIN");
+
+        let mut empty = config.clone();
+        empty.webhooks.as_mut().unwrap()[0].client_config.ca_bundle = None;
+        assert!(
+            webhook_target(&empty)
+                .unwrap_err()
+                .contains("empty caBundle")
+        );
+    }
+
+    #[test]
+    fn admission_answers_are_judged() {
+        let uid = "u1";
+        let injected = json!({"response": {"uid": uid, "allowed": true, "patchType": "JSONPatch", "patch": "W10="}});
+        assert_eq!(
+            judge_admission_response(200, injected.to_string().as_bytes(), uid).result,
+            CheckResult::Ok
+        );
+        let wrong_uid = json!({"response": {"uid": "other", "allowed": true}});
+        assert_eq!(
+            judge_admission_response(200, wrong_uid.to_string().as_bytes(), uid).result,
+            CheckResult::Error
+        );
+        let denied =
+            json!({"response": {"uid": uid, "allowed": false, "status": {"message": "no"}}});
+        assert!(
+            judge_admission_response(200, denied.to_string().as_bytes(), uid)
+                .message
+                .contains("denied a sample pod: no")
+        );
+        let untouched =
+            json!({"response": {"uid": uid, "allowed": true, "warnings": ["engine failed"]}});
+        let verdict = judge_admission_response(200, untouched.to_string().as_bytes(), uid);
+        assert_eq!(verdict.result, CheckResult::Warning);
+        assert!(verdict.message.contains("engine failed"));
+        assert!(
+            judge_admission_response(500, b"boom", uid)
+                .message
+                .contains("HTTP 500: boom")
+        );
+        assert_eq!(sample_review(uid)["request"]["dryRun"], true);
+    }
+
+    #[test]
+    fn certificate_verdicts_read_well() {
+        let now = 1_800_000_000;
+        let valid = cert_verdict(
+            CertVerdict::Valid {
+                not_after: Some(now + 90 * 86400),
+            },
+            "x.svc",
+            now,
+        );
+        assert_eq!(valid.result, CheckResult::Ok);
+        assert!(valid.message.contains("in 90 days"), "{}", valid.message);
+        let soon = cert_verdict(
+            CertVerdict::ExpiringSoon {
+                not_after: now + 5 * 86400,
+            },
+            "x.svc",
+            now,
+        );
+        assert_eq!(soon.result, CheckResult::Warning);
+        let expired = cert_verdict(
+            CertVerdict::Expired {
+                not_after: Some(now - 86400),
+            },
+            "x.svc",
+            now,
+        );
+        assert_eq!(expired.result, CheckResult::Error);
+        assert!(expired.message.contains("1 day ago"));
+        let untrusted = cert_verdict(CertVerdict::Untrusted("UnknownIssuer".into()), "x.svc", now);
+        assert!(untrusted.message.contains("does not verify"));
+    }
+}

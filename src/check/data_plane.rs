@@ -464,3 +464,136 @@ async fn coverage(ctx: Arc<Context>) -> Verdict {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::model::CheckResult;
+    use serde_json::json;
+
+    fn pod(value: serde_json::Value) -> Pod {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn meshed_means_the_proxy_container_anywhere() {
+        let native = pod(
+            json!({"spec": {"initContainers": [{"name": "meshctl-proxy"}], "containers": [{"name": "app"}]}}),
+        );
+        let classic =
+            pod(json!({"spec": {"containers": [{"name": "app"}, {"name": "meshctl-proxy"}]}}));
+        let plain = pod(json!({"spec": {"containers": [{"name": "app"}]}}));
+        assert!(is_meshed(&native));
+        assert!(is_meshed(&classic));
+        assert!(!is_meshed(&plain));
+    }
+
+    #[test]
+    fn sidecar_readiness_comes_from_init_or_container_statuses() {
+        let ready = pod(json!({"status": {"initContainerStatuses": [
+            {"name": "meshctl-proxy", "ready": true, "restartCount": 0, "image": "", "imageID": ""}
+        ]}}));
+        assert_eq!(judge_sidecar_ready(&ready).result, CheckResult::Ok);
+        let waiting = pod(json!({"status": {"containerStatuses": [
+            {"name": "meshctl-proxy", "ready": false, "restartCount": 3, "image": "", "imageID": "",
+             "state": {"waiting": {"reason": "CrashLoopBackOff"}}}
+        ]}}));
+        let verdict = judge_sidecar_ready(&waiting);
+        assert_eq!(verdict.result, CheckResult::Error);
+        assert!(verdict.message.contains("CrashLoopBackOff"));
+        assert_eq!(
+            judge_sidecar_ready(&pod(json!({}))).result,
+            CheckResult::Error
+        );
+    }
+
+    #[test]
+    fn ready_must_be_live() {
+        assert_eq!(judge_ready(200, "LIVE\n").result, CheckResult::Ok);
+        let draining = judge_ready(503, "DRAINING\n");
+        assert_eq!(draining.result, CheckResult::Error);
+        assert_eq!(draining.message, "/ready is DRAINING (HTTP 503)");
+    }
+
+    #[test]
+    fn versions_come_from_envoy_and_image_tags() {
+        let full = "6f2bd2a1/1.40.0/Clean/RELEASE/BoringSSL";
+        assert_eq!(envoy_version(full), Some("1.40.0"));
+        assert_eq!(image_version("envoyproxy/envoy:v1.40.0"), Some("1.40.0"));
+        assert_eq!(
+            image_version("registry:5000/envoy:1.39.1@sha256:abc"),
+            Some("1.39.1")
+        );
+        assert_eq!(image_version("registry:5000/envoy"), None);
+        let configured = "envoyproxy/envoy:v1.40.0";
+        assert_eq!(
+            judge_proxy_version(full, Some(configured), configured).result,
+            CheckResult::Ok
+        );
+        let old_image = judge_proxy_version(full, Some("envoyproxy/envoy:v1.39.0"), configured);
+        assert_eq!(old_image.result, CheckResult::Warning);
+        assert!(old_image.message.contains("1.39.0"));
+        let overridden = judge_proxy_version(
+            "x/1.41.0/Clean/RELEASE/BoringSSL",
+            Some("envoyproxy/envoy:v1.41.0"),
+            configured,
+        );
+        assert_eq!(overridden.result, CheckResult::Warning);
+        assert!(overridden.message.contains("the mesh config says"));
+        assert_eq!(
+            judge_proxy_version("garbage", None, configured).result,
+            CheckResult::Error
+        );
+    }
+
+    #[test]
+    fn status_annotation_version_skew_is_a_warning() {
+        assert_eq!(
+            judge_status_annotation(
+                Some(r#"{"version":"0.1.0","initContainers":["meshctl-init"]}"#),
+                "0.1.0"
+            )
+            .result,
+            CheckResult::Ok
+        );
+        let skew = judge_status_annotation(Some(r#"{"version":"0.0.9"}"#), "0.1.0");
+        assert_eq!(skew.result, CheckResult::Warning);
+        assert_eq!(skew.message, "injected by meshctl 0.0.9, CLI is 0.1.0");
+        assert_eq!(
+            judge_status_annotation(None, "0.1.0").result,
+            CheckResult::Warning
+        );
+        assert_eq!(
+            judge_status_annotation(Some("not json"), "0.1.0").result,
+            CheckResult::Warning
+        );
+    }
+
+    #[test]
+    fn uninjected_pods_exclude_opt_outs_host_network_and_finished_pods() {
+        let pods: Vec<Pod> = vec![
+            pod(
+                json!({"metadata": {"name": "bare", "namespace": "shop"}, "spec": {"containers": [{"name": "app"}]}}),
+            ),
+            pod(
+                json!({"metadata": {"name": "meshed", "namespace": "shop"}, "spec": {"containers": [{"name": "app"}, {"name": "meshctl-proxy"}]}}),
+            ),
+            pod(
+                json!({"metadata": {"name": "optout", "namespace": "shop", "annotations": {"meshctl.io/inject": "disabled"}}, "spec": {"containers": [{"name": "app"}]}}),
+            ),
+            pod(
+                json!({"metadata": {"name": "host", "namespace": "shop"}, "spec": {"hostNetwork": true, "containers": [{"name": "app"}]}}),
+            ),
+            pod(
+                json!({"metadata": {"name": "done", "namespace": "shop"}, "spec": {"containers": [{"name": "app"}]}, "status": {"phase": "Succeeded"}}),
+            ),
+            pod(
+                json!({"metadata": {"name": "elsewhere", "namespace": "other"}, "spec": {"containers": [{"name": "app"}]}}),
+            ),
+        ];
+        assert_eq!(
+            uninjected(&pods, &["shop".to_string()]),
+            vec!["shop/bare".to_string()]
+        );
+    }
+}
