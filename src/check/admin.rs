@@ -1,26 +1,20 @@
-//! A tiny HTTP client over a kube port-forward, enough for the checks: GET a proxy's admin
-//! endpoint, and POST an AdmissionReview to the webhook over TLS. (The full proxy admin client
-//! lives in `crate::proxy`; this stays minimal so `check` does not wait on it.)
+//! A tiny HTTP client over a kube port-forward (`crate::kube::portforward`), enough for the checks:
+//! GET a proxy's admin endpoint, and POST an AdmissionReview to the webhook over TLS. (The full
+//! proxy admin client lives in `crate::proxy`; this stays minimal so `check` does not wait on it.)
 
 use std::sync::Arc;
 
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
-use k8s_openapi::api::core::v1::Pod;
-use kube::Api;
 use rustls::pki_types::{CertificateDer, ServerName};
 use thiserror::Error;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 #[derive(Debug, Error)]
 pub enum AdminError {
-    #[error("port-forward to {pod}:{port} failed: {message}")]
-    PortForward {
-        pod: String,
-        port: u16,
-        message: String,
-    },
+    #[error("{0}")]
+    PortForward(String),
     #[error("HTTP request to {path} failed: {message}")]
     Http { path: String, message: String },
     #[error("TLS handshake failed: {0}")]
@@ -47,40 +41,6 @@ impl Response {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
-}
-
-/// An open port-forward: the stream plus the forwarder, aborted on drop so no task outlives it.
-pub struct Forward {
-    pub stream: tokio::io::DuplexStream,
-    forwarder: kube::api::Portforwarder,
-}
-
-impl Drop for Forward {
-    fn drop(&mut self) {
-        self.forwarder.abort();
-    }
-}
-
-pub async fn forward(
-    client: kube::Client,
-    namespace: &str,
-    pod: &str,
-    port: u16,
-) -> Result<Forward, AdminError> {
-    let fail = |message: String| AdminError::PortForward {
-        pod: format!("{namespace}/{pod}"),
-        port,
-        message,
-    };
-    let api: Api<Pod> = Api::namespaced(client, namespace);
-    let mut forwarder = api
-        .portforward(pod, &[port])
-        .await
-        .map_err(|e| fail(super::describe_kube_error(&e)))?;
-    let stream = forwarder
-        .take_stream(port)
-        .ok_or_else(|| fail("no stream for the port".to_string()))?;
-    Ok(Forward { stream, forwarder })
 }
 
 /// One HTTP/1.1 request over any byte stream.
@@ -137,8 +97,9 @@ pub async fn get(
     port: u16,
     path: &str,
 ) -> Result<Response, AdminError> {
-    let mut forward = forward(client, namespace, pod, port).await?;
-    let stream = std::mem::replace(&mut forward.stream, tokio::io::duplex(1).0);
+    let stream = crate::kube::portforward::open(&client, namespace, pod, port)
+        .await
+        .map_err(|e| AdminError::PortForward(e.to_string()))?;
     request(stream, "GET", path, None, Vec::new()).await
 }
 
@@ -239,5 +200,146 @@ impl rustls::client::danger::ServerCertVerifier for CaptureChain {
         self.provider
             .signature_verification_algorithms
             .supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::certs::{self, CertVerdict};
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    use rustls::pki_types::PrivateKeyDer;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    const NAME: &str = "meshctl-injector.meshctl-system.svc";
+
+    /// A CA (PEM) and a server config serving a leaf for NAME signed by it.
+    fn pki() -> (String, Arc<rustls::ServerConfig>) {
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let leaf_key = KeyPair::generate().unwrap();
+        let leaf = CertificateParams::new(vec![NAME.to_string()])
+            .unwrap()
+            .signed_by(&leaf_key, &issuer)
+            .unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.der().clone()],
+            PrivateKeyDer::try_from(leaf_key.serialize_der()).unwrap(),
+        )
+        .unwrap();
+        (ca.pem(), Arc::new(config))
+    }
+
+    /// Serves one TLS connection on `server_side`, answering any request with `body`.
+    fn serve_once(
+        server_side: tokio::io::DuplexStream,
+        config: Arc<rustls::ServerConfig>,
+        body: &'static str,
+    ) -> tokio::task::JoinHandle<String> {
+        tokio::spawn(async move {
+            let acceptor = tokio_rustls::TlsAcceptor::from(config);
+            let Ok(mut tls) = acceptor.accept(server_side).await else {
+                return String::new();
+            };
+            let mut request = Vec::new();
+            let mut buf = [0u8; 4096];
+            // Headers and a small body arrive together; read until the body is in.
+            while let Ok(n) = tls.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                request.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&request);
+                if let Some((head, rest)) = text.split_once("\r\n\r\n") {
+                    let length = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length: ")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if rest.len() >= length {
+                        break;
+                    }
+                }
+            }
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = tls.write_all(response.as_bytes()).await;
+            let _ = tls.shutdown().await;
+            String::from_utf8_lossy(&request).into_owned()
+        })
+    }
+
+    #[tokio::test]
+    async fn the_handshake_captures_the_served_chain_for_judging() {
+        let (ca_pem, config) = pki();
+        let (client_side, server_side) = tokio::io::duplex(64 * 1024);
+        let server = serve_once(server_side, config, "{}");
+        let capture = CaptureChain::new();
+        tls_connect(client_side, NAME, capture.clone())
+            .await
+            .unwrap();
+        let chain = capture.captured();
+        assert_eq!(chain.len(), 1);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        assert!(matches!(
+            certs::judge(ca_pem.as_bytes(), &chain, NAME, now),
+            CertVerdict::Valid { .. }
+        ));
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn a_request_over_verified_tls_reaches_the_server() {
+        let (ca_pem, config) = pki();
+        let (client_side, server_side) = tokio::io::duplex(64 * 1024);
+        let server = serve_once(server_side, config, r#"{"ok":true}"#);
+        let verifier = certs::verifier(ca_pem.as_bytes()).unwrap();
+        let tls = tls_connect(client_side, NAME, verifier).await.unwrap();
+        let response = request(
+            tls,
+            "POST",
+            "/inject",
+            Some("application/json"),
+            b"{\"a\":1}".to_vec(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.status, 200);
+        assert_eq!(response.text(), r#"{"ok":true}"#);
+        let seen = server.await.unwrap();
+        assert!(seen.starts_with("POST /inject HTTP/1.1\r\n"), "{seen}");
+        assert!(seen.ends_with("{\"a\":1}"), "{seen}");
+    }
+
+    #[tokio::test]
+    async fn a_bundle_from_another_ca_fails_the_verified_handshake() {
+        let (_, config) = pki();
+        let (other_ca, _) = pki();
+        let (client_side, server_side) = tokio::io::duplex(64 * 1024);
+        let server = serve_once(server_side, config, "{}");
+        let verifier = certs::verifier(other_ca.as_bytes()).unwrap();
+        let err = tls_connect(client_side, NAME, verifier)
+            .await
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("TLS handshake failed"), "{err}");
+        server.abort();
     }
 }

@@ -476,12 +476,18 @@ async fn webhook_certificate(ctx: Arc<Context>) -> Verdict {
         Ok(c) => c,
         Err(e) => return Verdict::error(e),
     };
-    let mut forward = match admin::forward(client, &target.service_namespace, &pod, port).await {
-        Ok(f) => f,
+    let stream = match crate::kube::portforward::open(
+        &client,
+        &target.service_namespace,
+        &pod,
+        port,
+    )
+    .await
+    {
+        Ok(s) => s,
         Err(e) => return Verdict::error(e.to_string()),
     };
     let capture = admin::CaptureChain::new();
-    let stream = std::mem::replace(&mut forward.stream, tokio::io::duplex(1).0);
     let server_name = target.server_name();
     if let Err(e) = admin::tls_connect(stream, &server_name, capture.clone()).await {
         return Verdict::error(format!("pod {pod} port {port}: {e}"));
@@ -583,11 +589,17 @@ async fn webhook_admission(ctx: Arc<Context>) -> Verdict {
         Ok(c) => c,
         Err(e) => return Verdict::error(e),
     };
-    let mut forward = match admin::forward(client, &target.service_namespace, &pod, port).await {
-        Ok(f) => f,
+    let stream = match crate::kube::portforward::open(
+        &client,
+        &target.service_namespace,
+        &pod,
+        port,
+    )
+    .await
+    {
+        Ok(s) => s,
         Err(e) => return Verdict::error(e.to_string()),
     };
-    let stream = std::mem::replace(&mut forward.stream, tokio::io::duplex(1).0);
     let tls = match admin::tls_connect(stream, &target.server_name(), verifier).await {
         Ok(t) => t,
         Err(e) => return Verdict::error(e.to_string()),
