@@ -127,6 +127,16 @@ pub fn assert_golden(name: &str, actual: &str) {
     }
 }
 
+/// The `jsonschema` CLI (it comes with kubernetes-validate in the venv), for validating JSON
+/// output against the schemas under docs/.
+pub fn jsonschema() -> Option<PathBuf> {
+    require_tool(
+        "MESHCTL_JSONSCHEMA",
+        &[".venv/bin/jsonschema"],
+        "jsonschema CLI",
+    )
+}
+
 /// The corpus directory, overridable with MESHCTL_CORPUS_DIR (worktrees that do not sit beside
 /// `shared/`).
 pub fn corpus() -> PathBuf {
