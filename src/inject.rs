@@ -9,6 +9,7 @@
 //! as surgical text edits to the original YAML/JSON ([`text`]), so untouched bytes stay untouched and
 //! uninject(inject(x)) == x.
 
+pub mod live;
 pub mod manifest;
 pub mod settings;
 pub mod template;

@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{Context, anyhow};
 
 use crate::cli::{GlobalArgs, InjectArgs};
 use crate::config::MeshConfig;
 use crate::exit::{Outcome, UsageError};
 use crate::inject::InjectOptions;
+use crate::inject::live;
 pub use crate::inject::manifest::Direction;
 use crate::inject::manifest::{self, Format, Processed, Report, RunOptions};
 use crate::output;
@@ -35,8 +36,11 @@ pub async fn run(
             .into());
         }
     };
-    if args.selector.is_some() || args.all {
-        bail!("live mode (-l, --all) is not available in this build yet; pipe manifests instead");
+    if live::is_live(&args.inputs, args.selector.as_deref(), args.all) {
+        return run_live(global, args, direction, json_report).await;
+    }
+    if args.dry_run {
+        return Err(UsageError::new("--dry-run is for live mode (TYPE/NAME, -l, --all)").into());
     }
     if args.inputs.is_empty() {
         return Err(UsageError::new(
@@ -44,8 +48,16 @@ pub async fn run(
         )
         .into());
     }
+    let config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read mesh config {}", path.display()))?;
+            MeshConfig::from_file_text(&path.display().to_string(), &text)?
+        }
+        None => MeshConfig::default(),
+    };
     let options = RunOptions {
-        inject: inject_options(global, args)?,
+        inject: inject_options(global, args, config)?,
         direction,
         namespace: global.namespace.clone(),
         output,
@@ -90,15 +102,77 @@ pub fn join_outputs(results: &[Processed]) -> String {
     out
 }
 
-fn inject_options(global: &GlobalArgs, args: &InjectArgs) -> anyhow::Result<InjectOptions> {
-    let config = match &args.config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read mesh config {}", path.display()))?;
-            MeshConfig::from_file_text(&path.display().to_string(), &text)?
-        }
-        None => MeshConfig::default(),
+/// Live mode: read, transform and patch the selected objects in the cluster.
+async fn run_live(
+    global: &GlobalArgs,
+    args: &InjectArgs,
+    direction: Direction,
+    json_report: bool,
+) -> anyhow::Result<Outcome> {
+    if args.config.is_some() {
+        return Err(UsageError::new(
+            "--config is for files; live mode uses the cluster's mesh config",
+        )
+        .into());
+    }
+    if args.recursive {
+        return Err(UsageError::new("-R is for directories, not live mode").into());
+    }
+    let selections = live::parse_selections(&args.inputs, args.selector.as_deref(), args.all)
+        .map_err(|e| UsageError::new(e.to_string()))?;
+    let cluster = crate::kube::connect(&crate::kube::ClusterOptions::from_global(global)).await?;
+    let config = match direction {
+        Direction::Inject => live::cluster_config(&cluster.client, &global.mesh_namespace).await?,
+        // Uninject needs no settings: it removes what the status annotation lists.
+        Direction::Uninject => MeshConfig::default(),
     };
+    let options = RunOptions {
+        inject: inject_options(global, args, config)?,
+        direction,
+        namespace: Some(cluster.namespace.clone()),
+        output: None,
+    };
+    let result = live::run(
+        &cluster.client,
+        &cluster.namespace,
+        &selections,
+        &options,
+        args.dry_run,
+        |patched| {
+            if !json_report {
+                output::note(patched.report.line());
+            }
+        },
+    )
+    .await;
+    let done = result?;
+    if json_report {
+        let reports: Vec<&Report> = done.iter().map(|p| &p.report).collect();
+        output::note(serde_json::to_string_pretty(&reports)?);
+    }
+    if args.dry_run {
+        let patches: Vec<serde_json::Value> = done
+            .iter()
+            .filter_map(|p| {
+                let patch = p.patch.as_ref()?;
+                Some(serde_json::json!({
+                    "kind": p.report.kind,
+                    "name": p.report.name,
+                    "namespace": p.report.namespace,
+                    "patch": patch,
+                }))
+            })
+            .collect();
+        output::write_stdout(format!("{}\n", serde_json::to_string_pretty(&patches)?).as_bytes())?;
+    }
+    Ok(Outcome::Success)
+}
+
+fn inject_options(
+    global: &GlobalArgs,
+    args: &InjectArgs,
+    config: MeshConfig,
+) -> anyhow::Result<InjectOptions> {
     let mut overrides = BTreeMap::new();
     for (name, value) in [
         ("proxy-image", &args.proxy_image),
@@ -156,16 +230,7 @@ fn read_input(
         return Ok(vec![("<stdin>".to_string(), text)]);
     }
     let path = PathBuf::from(input);
-    let meta = std::fs::metadata(&path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound && !is_manifest(&path) && input.contains('/') {
-            anyhow!(
-                "{input}: no such file or directory (live mode, TYPE/NAME, is not available in \
-                 this build yet)"
-            )
-        } else {
-            anyhow!("{input}: {e}")
-        }
-    })?;
+    let meta = std::fs::metadata(&path).map_err(|e| anyhow!("{input}: {e}"))?;
     let mut files = Vec::new();
     if meta.is_dir() {
         collect(&path, recursive, &mut files)?;

@@ -251,6 +251,26 @@ pub fn process(file: &str, input: &str, options: &RunOptions) -> Result<Processe
     })
 }
 
+/// The same transformation on one object held as a JSON value (live mode): returns the reports
+/// and changes `value` in place.
+pub fn transform_value(
+    value: &mut Value,
+    source: &str,
+    options: &RunOptions,
+) -> Result<Vec<Report>, ManifestError> {
+    let mut plan = DocPlan::default();
+    plan_object(value, &[], source, 1, options, &mut plan)?;
+    let fail = |e: InjectError| ManifestError {
+        file: source.to_string(),
+        document: None,
+        object: None,
+        message: e.to_string(),
+    };
+    super::apply_edits(value, &plan.first).map_err(fail)?;
+    super::apply_edits(value, &plan.second).map_err(fail)?;
+    Ok(plan.reports)
+}
+
 fn apply(
     file: &str,
     input: &str,
