@@ -100,15 +100,13 @@ impl std::fmt::Display for PodRef {
 /// or answers a `Status` (400) if the request is not a usable upgrade.
 pub async fn handle(req: Request, targets: PortTargets) -> Response {
     let pod = pod_from_path(req.uri().path());
-    let ports = match parse_ports(req.uri().query()) {
-        Ok(ports) => ports,
-        Err(message) => return status_response(StatusCode::BAD_REQUEST, "BadRequest", &message),
-    };
     if header_has_token(req.headers(), header::UPGRADE, "websocket") {
+        // Only the channel protocols need `ports`; SPDY names the port in each stream.
+        let ports = parse_ports(req.uri().query());
         return websocket::upgrade(req, ports, targets, pod);
     }
     if header_has_token(req.headers(), header::UPGRADE, spdy::UPGRADE_TOKEN) {
-        return spdy::upgrade(req, ports, targets, pod);
+        return spdy::upgrade(req, targets, pod);
     }
     status_response(
         StatusCode::BAD_REQUEST,

@@ -51,7 +51,7 @@ enum Protocol {
 /// does; none offered means binary) and answers 101; the session runs in a background task.
 pub(crate) fn upgrade(
     mut req: Request,
-    ports: Vec<u16>,
+    ports: Result<Vec<u16>, String>,
     targets: PortTargets,
     pod: PodRef,
 ) -> Response {
@@ -95,6 +95,13 @@ pub(crate) fn upgrade(
         Some(V4_BASE64) => Protocol::Base64,
         _ => Protocol::Binary,
     };
+    let ports = match (protocol, ports) {
+        (Protocol::SpdyTunnel, _) => Vec::new(),
+        (_, Ok(ports)) => ports,
+        (_, Err(message)) => {
+            return status_response(StatusCode::BAD_REQUEST, "BadRequest", &message);
+        }
+    };
 
     let on_upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
@@ -108,9 +115,7 @@ pub(crate) fn upgrade(
         )
         .await;
         match protocol {
-            Protocol::SpdyTunnel => {
-                super::spdy::serve(WsByteStream::new(ws), ports, targets, pod).await
-            }
+            Protocol::SpdyTunnel => super::spdy::serve(WsByteStream::new(ws), targets, pod).await,
             Protocol::Binary | Protocol::Base64 => {
                 serve_channels(ws, protocol == Protocol::Base64, ports, targets, pod).await
             }
