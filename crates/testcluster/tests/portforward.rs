@@ -607,7 +607,8 @@ async fn serve_for_kubectl(
 /// A running `kubectl port-forward`, killed on drop.
 struct PortForward {
     child: std::process::Child,
-    local_port: u16,
+    /// Local ports in the order of the remote ports asked for.
+    local_ports: Vec<u16>,
     stderr: Arc<std::sync::Mutex<String>>,
 }
 
@@ -621,7 +622,7 @@ impl Drop for PortForward {
 fn kubectl_port_forward(
     kubectl: &std::path::Path,
     server: SocketAddr,
-    remote: u16,
+    remotes: &[u16],
     websockets: bool,
 ) -> PortForward {
     use std::io::BufRead;
@@ -643,8 +644,8 @@ fn kubectl_port_forward(
             "--address",
             "127.0.0.1",
             "pod/web-0",
-            &format!(":{remote}"),
         ])
+        .args(remotes.iter().map(|r| format!(":{r}")))
         .env("KUBECONFIG", cache.join("no-kubeconfig"))
         .env(
             "KUBECTL_PORT_FORWARD_WEBSOCKETS",
@@ -672,21 +673,25 @@ fn kubectl_port_forward(
             let _ = tx.send(line);
         }
     });
-    // "Forwarding from 127.0.0.1:NNNNN -> 80"
-    let line = rx.recv_timeout(LIMIT).unwrap_or_else(|_| {
-        panic!(
-            "kubectl did not start forwarding: {}",
-            stderr.lock().unwrap()
-        )
-    });
-    let local_port = line
-        .strip_prefix("Forwarding from 127.0.0.1:")
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("unexpected kubectl output {line:?}"));
+    // "Forwarding from 127.0.0.1:NNNNN -> 80", one line per port.
+    let mut local_ports = Vec::new();
+    for remote in remotes {
+        let line = rx.recv_timeout(LIMIT).unwrap_or_else(|_| {
+            panic!(
+                "kubectl did not start forwarding: {}",
+                stderr.lock().unwrap()
+            )
+        });
+        let (local, to) = line
+            .strip_prefix("Forwarding from 127.0.0.1:")
+            .and_then(|rest| rest.split_once(" -> "))
+            .unwrap_or_else(|| panic!("unexpected kubectl output {line:?}"));
+        assert_eq!(to, remote.to_string());
+        local_ports.push(local.parse().unwrap());
+    }
     PortForward {
         child,
-        local_port,
+        local_ports,
         stderr,
     }
 }
@@ -711,22 +716,26 @@ async fn kubectl_forwards(websockets: bool) {
         return;
     };
     let echo = echo_server().await;
-    let (server, upgrades) = serve_for_kubectl(PortTargets::new().with(80, echo)).await;
+    let greet = greeter(b"envoy admin").await;
+    let targets = PortTargets::new().with(80, echo).with(9901, greet);
+    let (server, upgrades) = serve_for_kubectl(targets).await;
     tokio::time::timeout(LIMIT, async {
         let forward = tokio::task::spawn_blocking(move || {
-            kubectl_port_forward(&kubectl, server, 80, websockets)
+            kubectl_port_forward(&kubectl, server, &[80, 9901], websockets)
         })
         .await
         .unwrap();
+        let (echo_port, greet_port) = (forward.local_ports[0], forward.local_ports[1]);
         assert_eq!(
-            round_trip(forward.local_port, b"hello kubectl").await,
+            round_trip(echo_port, b"hello kubectl").await,
             b"hello kubectl"
         );
+        // Both ports at once, one of them a large transfer, over the one session.
         let big = pattern(2 * 1024 * 1024 + 3, 11);
-        assert!(
-            round_trip(forward.local_port, &big).await == big,
-            "large echo differs"
-        );
+        let (echoed, greeting) =
+            tokio::join!(round_trip(echo_port, &big), round_trip(greet_port, b""));
+        assert!(echoed == big, "large echo differs");
+        assert_eq!(greeting, b"envoy admin");
         let expected = if websockets { "websocket" } else { "SPDY/3.1" };
         let upgrades = upgrades.lock().unwrap().clone();
         assert!(
@@ -756,12 +765,13 @@ async fn kubectl_reports_a_port_without_target() {
     };
     let (server, _) = serve_for_kubectl(PortTargets::new()).await;
     tokio::time::timeout(LIMIT, async {
-        let forward =
-            tokio::task::spawn_blocking(move || kubectl_port_forward(&kubectl, server, 81, true))
-                .await
-                .unwrap();
+        let forward = tokio::task::spawn_blocking(move || {
+            kubectl_port_forward(&kubectl, server, &[81], true)
+        })
+        .await
+        .unwrap();
         // The local connection is closed without data...
-        assert_eq!(round_trip(forward.local_port, b"anyone?").await, b"");
+        assert_eq!(round_trip(forward.local_ports[0], b"anyone?").await, b"");
         // ...and kubectl shows the server's message.
         loop {
             let stderr = forward.stderr.lock().unwrap().clone();
