@@ -147,6 +147,21 @@ pub(crate) fn object_selector_matches(
     Ok(false)
 }
 
+impl std::str::FromStr for Operation {
+    type Err = String;
+
+    /// `CREATE`, `UPDATE`, `DELETE`, `CONNECT` (as in AdmissionReview and webhook rules).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_uppercase().as_str() {
+            "CREATE" => Ok(Operation::Create),
+            "UPDATE" => Ok(Operation::Update),
+            "DELETE" => Ok(Operation::Delete),
+            "CONNECT" => Ok(Operation::Connect),
+            other => Err(format!("unknown admission operation {other:?}")),
+        }
+    }
+}
+
 impl Operation {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -273,6 +288,16 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn operations_parse() {
+        assert_eq!("update".parse::<Operation>(), Ok(Operation::Update));
+        assert_eq!(
+            "CREATE".parse::<Operation>().map(Operation::as_str),
+            Ok("CREATE")
+        );
+        assert!("PATCH".parse::<Operation>().is_err());
     }
 
     #[test]

@@ -13,8 +13,7 @@ mod zlib;
 
 use std::collections::HashMap;
 
-use axum::extract::Request;
-use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
 use axum::response::Response;
 use bytes::Bytes;
 use hyper_util::rt::TokioIo;
@@ -36,7 +35,7 @@ const PORT_FORWARD_V1: &str = "portforward.k8s.io";
 const READ_CHUNK: usize = 32 * 1024;
 
 /// Answers the plain SPDY upgrade (`Upgrade: SPDY/3.1`) and serves the session.
-pub(crate) fn upgrade(mut req: Request, targets: PortTargets, pod: PodRef) -> Response {
+pub(crate) fn upgrade<B>(mut req: Request<B>, targets: PortTargets, pod: PodRef) -> Response {
     let offered = header_tokens(req.headers(), HeaderName::from_static(PROTOCOL_HEADER));
     // No version header at all is the legacy handshake (no header in the answer either).
     let negotiated = if offered.is_empty() {

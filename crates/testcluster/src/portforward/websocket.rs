@@ -13,8 +13,7 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -49,8 +48,8 @@ enum Protocol {
 
 /// Negotiates the subprotocol (the first one the client offers that we support, as `wsstream`
 /// does; none offered means binary) and answers 101; the session runs in a background task.
-pub(crate) fn upgrade(
-    mut req: Request,
+pub(crate) fn upgrade<B>(
+    mut req: Request<B>,
     ports: Result<Vec<u16>, String>,
     targets: PortTargets,
     pod: PodRef,
