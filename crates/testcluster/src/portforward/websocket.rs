@@ -192,10 +192,11 @@ async fn serve_channels<S>(
     let mut writers = Vec::with_capacity(ports.len());
     let mut readers = Vec::with_capacity(ports.len());
     let mut finished = 0;
-    // The whole preamble first, as the kubelet writes it, then the connections.
+    // Data channel of each port; `None` when it and its error channel do not fit in a byte.
     let channels: Vec<Option<u8>> = (0..ports.len())
-        .map(|index| u8::try_from(2 * index + 1).ok().map(|c| c - 1))
+        .map(|index| u8::try_from(2 * index).ok().filter(|c| *c < u8::MAX))
         .collect();
+    // The whole preamble first, as the kubelet writes it, then the connections.
     for (port, channel) in ports.iter().zip(&channels) {
         if let Some(channel) = *channel {
             let port_bytes = port.to_le_bytes();

@@ -481,6 +481,8 @@ mod tests {
         assert_eq!(d.len(), 1423);
         assert_eq!(&d[..11], b"\0\0\0\x07options");
         assert!(d.ends_with(b"charset=iso-8859-1,utf-,*,enq=0."));
+        // The dictionary id Go's SPDY framer (kubectl) puts in its zlib header.
+        assert_eq!(adler32(d), 0xe3c6_a7c2);
     }
 
     #[test]
@@ -518,6 +520,81 @@ mod tests {
         block.extend(writer.finish());
         block.extend_from_slice(&[0, 0, 0xff, 0xff]);
         assert_eq!(HeaderInflater::new().inflate(&block).unwrap(), b"options");
+    }
+
+    /// Three header blocks compressed by real zlib (Python's, level 9, SPDY dictionary, sync
+    /// flush after each): fixed Huffman with dictionary references, a dynamic-Huffman block,
+    /// and references back into earlier frames.
+    #[test]
+    fn inflates_real_zlib_output_across_frames() {
+        fn block(headers: &[(String, String)]) -> Vec<u8> {
+            let mut out = (headers.len() as u32).to_be_bytes().to_vec();
+            for (name, value) in headers {
+                out.extend_from_slice(&(name.len() as u32).to_be_bytes());
+                out.extend_from_slice(name.as_bytes());
+                out.extend_from_slice(&(value.len() as u32).to_be_bytes());
+                out.extend_from_slice(value.as_bytes());
+            }
+            out
+        }
+        fn hex(s: &str) -> Vec<u8> {
+            (0..s.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+                .collect()
+        }
+        let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+            list.iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect()
+        };
+        let first = block(&pairs(&[
+            ("streamtype", "error"),
+            ("port", "80"),
+            ("requestid", "0"),
+        ]));
+        let long: Vec<(String, String)> = (0..40u32)
+            .map(|i| {
+                let letter = char::from(b'A' + (i % 26) as u8);
+                let run: String = std::iter::repeat_n(letter, (i % 9) as usize + 1).collect();
+                (
+                    format!("x-header-{i}"),
+                    format!(
+                        "value {} content-type accept-encoding gzip,deflate {run}",
+                        i * 7919 % 1000
+                    ),
+                )
+            })
+            .collect();
+        let second = block(&long);
+        let third = block(&pairs(&[
+            ("streamtype", "data"),
+            ("port", "80"),
+            ("requestid", "1"),
+        ]));
+        const DYNAMIC_BLOCK: &str = concat!(
+            "9cd6b94e03311485e15799920669eceb95a548c29a04c292b0751474b4201e1f3b9ed19d4377b845248f944f29fef14d",
+            "f938a85ffd39ac9778795fea13f97efffcfae8fa6e7a3b757feee76efa9bbb1920f535080dc92613cc7c0e8e2da7d89c",
+            "248970168b0540524ea941d147023a2b03922ba7dca41003219dd701aa6e84a346f9ec09ea623f6085723a1e2ce308eb",
+            "b20d60b19c4e1ae64408ec6a18d052399d364dbc25b4eb7180cbe5e41b67a321b865dd2e9a68af8d9acca4be5a216434",
+            "52d333b1afd76b9426b95ba6f69b322889569a1dd3fb6d1db49c669a0253fc663f8879ed3426a6f9bb36a8050d35f64c",
+            "f5f7c32017b5d46099ee1fc6412f69aade31e53fa29335551798e4b75b806caf8149629adfed762819bd506d66a27f2a",
+            "8394d556ad61b27fae839668ab4698ee5ff683d8247ccf74ffda0631afa9e6c884ff360c7241534d99297f360e7a5153",
+            "4d86497f8e4ed254a3586a63239435d5e00db7b141925e53f5b12737365246537529b31b1b2dab7595bff2f4c6464cf4",
+            "5a151bf98d8d9ad356ad0bffd8d8c8796dd50426fde538e8d5f6ddd02a933eee6d89ca08b5b591491a6ab696dbda2865",
+            "0d3539432eed5f000000ffff",
+        );
+        let mut inflater = HeaderInflater::new();
+        let compressed_first = hex(concat!(
+            "78f9e3c6a7c202253a703a2b294a4dcc851625aca9a0808614cb45a024cc64610024398b209198094adc8c06",
+            "00000000ffff"
+        ));
+        assert_eq!(inflater.inflate(&compressed_first).unwrap(), first);
+        let compressed_second = hex(DYNAMIC_BLOCK);
+        assert_eq!(compressed_second[0] >> 1 & 3, 2, "a dynamic Huffman block");
+        assert_eq!(inflater.inflate(&compressed_second).unwrap(), second);
+        let compressed_third = hex("c2da07000d272412e8021802000000ffff");
+        assert_eq!(inflater.inflate(&compressed_third).unwrap(), third);
     }
 
     #[test]
