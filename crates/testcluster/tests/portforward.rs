@@ -478,6 +478,50 @@ async fn kube_client(server: SocketAddr, ca_der: Vec<u8>) -> kube::Client {
     kube::Client::try_from(config).unwrap()
 }
 
+/// How meshctl talks to an Envoy admin port: HTTP/1.1 with keep-alive over the forwarded stream.
+#[tokio::test]
+async fn kube_rs_http_requests_over_a_forwarded_port() {
+    use axum::routing::get;
+    use http_body_util::{BodyExt, Empty};
+    use k8s_openapi::api::core::v1::Pod;
+    let admin = Router::new()
+        .route("/ready", get(|| async { "LIVE" }))
+        .route("/stats", get(|| async { "cluster.a.upstream_rq_total: 7" }));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let admin_addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, admin).await });
+    let (server, ca) = serve_tls(PortTargets::new().with(15000, admin_addr)).await;
+    tokio::time::timeout(LIMIT, async {
+        let pods: kube::Api<Pod> = kube::Api::namespaced(kube_client(server, ca).await, "demo");
+        let mut forwarder = pods.portforward("web-0", &[15000]).await.unwrap();
+        let stream = forwarder.take_stream(15000).unwrap();
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .unwrap();
+        let driver = tokio::spawn(connection);
+        for (path, expected) in [
+            ("/ready", "LIVE"),
+            ("/stats", "cluster.a.upstream_rq_total: 7"),
+            ("/ready", "LIVE"),
+        ] {
+            let request = hyper::Request::get(path)
+                .header("host", "localhost")
+                .body(Empty::<bytes::Bytes>::new())
+                .unwrap();
+            let response = sender.send_request(request).await.unwrap();
+            assert_eq!(response.status(), 200);
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(body, expected);
+        }
+        drop(sender);
+        driver.await.unwrap().unwrap();
+        forwarder.join().await.unwrap();
+    })
+    .await
+    .unwrap();
+}
+
 #[tokio::test]
 async fn kube_rs_portforwarder_two_ports_large_and_errors() {
     use k8s_openapi::api::core::v1::Pod;

@@ -142,6 +142,7 @@ where
                     continue;
                 };
                 let _ = out_tx.send(Out::SynReply(stream_id)).await;
+                forget_finished(&mut pairs, &mut streams);
                 streams.insert(stream_id, (request_id.clone(), stream_type));
                 let pair = pairs.entry(request_id).or_default();
                 pair.port = port;
@@ -217,6 +218,24 @@ where
     }
     drop(out_tx);
     let _ = writer_task.await;
+}
+
+/// Drops pairs that are done both ways, so a long session does not accumulate them.
+fn forget_finished(
+    pairs: &mut HashMap<String, Pair>,
+    streams: &mut HashMap<u32, (String, StreamType)>,
+) {
+    pairs.retain(|_, pair| {
+        let done = pair.started
+            && pair.target.is_none()
+            && pair.pump.as_ref().is_none_or(JoinHandle::is_finished);
+        if done {
+            for id in [pair.data, pair.error].into_iter().flatten() {
+                streams.remove(&id);
+            }
+        }
+        !done
+    });
 }
 
 /// `(requestID, streamType, port)` from a SYN_STREAM's headers.
@@ -428,6 +447,19 @@ mod tests {
         client.open(7, "data", "80", "1").await;
         client.send(frame::data(7, true, b"again")).await;
         assert_eq!(client.read_streams(&[5, 7]).await[&7], b"again");
+        // The finished first connection was forgotten: its stream ids are unknown now.
+        client.open(9, "error", "80", "2").await;
+        client.send(frame::data(3, false, b"late")).await;
+        loop {
+            match client.next().await.expect("frame") {
+                Frame::RstStream { stream_id, status } => {
+                    assert_eq!((stream_id, status), (3, INVALID_STREAM));
+                    break;
+                }
+                Frame::Ignored(_) => continue,
+                other => panic!("unexpected {other:?}"),
+            }
+        }
     }
 
     #[tokio::test]
