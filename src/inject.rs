@@ -46,5 +46,7 @@ pub fn inject_pod(
     _namespace: Option<&str>,
     _options: &InjectOptions,
 ) -> Result<PodDecision, InjectError> {
-    Err(InjectError::Invalid("injection engine not built yet".to_string()))
+    Err(InjectError::Invalid(
+        "injection engine not built yet".to_string(),
+    ))
 }
