@@ -107,7 +107,7 @@ pub fn apply(
             .collect();
         let lines: Vec<String> = conflicts
             .iter()
-            .map(|(m, p)| format!("- {m}: {}", display_path(p)))
+            .map(|(m, p)| format!("conflict with \"{m}\": {}", display_path(p)))
             .collect();
         let mut e = ApiError::new(
             409,

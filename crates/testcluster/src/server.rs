@@ -18,10 +18,7 @@ use crate::patch;
 use crate::resources::{self, ResourceType};
 use crate::rules::{self, AccessQuery, AccessRule, Fault, FaultKind, RequestInfo, RequestRecord};
 use crate::selectors::Selector;
-use crate::store::{
-    DeleteOptions, Event, EventType, ListOptions, Store, UpdateKind, WriteOptions, managed_entry,
-    set_managed,
-};
+use crate::store::{DeleteOptions, Event, EventType, ListOptions, Store, UpdateKind, WriteOptions};
 use crate::util;
 
 /// The Kubernetes version the server reports.
@@ -567,6 +564,7 @@ async fn resource_request(
         dry_run: query.dry_run(),
         field_manager: None,
         subresource: (!info.subresource.is_empty()).then(|| info.subresource.clone()),
+        ..Default::default()
     };
     let sub = info.subresource.as_str();
     match info.verb.as_str() {
@@ -883,6 +881,10 @@ pub async fn create(
     obj: Value,
     opts: &WriteOptions,
 ) -> Result<Value, ApiError> {
+    let opts = &WriteOptions {
+        owned_fields: Some(patch::leaf_fields(&obj, false)),
+        ..opts.clone()
+    };
     let prepared = shared.read(|s| s.prepare_create(t, ns, obj))?;
     let admitted =
         crate::admit::admit(shared, t, ns, "CREATE", prepared, None, opts.dry_run).await?;
@@ -922,31 +924,24 @@ async fn patch_object(
         if ct == "application/apply-patch+yaml" {
             let applied = parse_body(body)?;
             let Some(current) = current else {
-                let mut obj = applied;
-                if obj["metadata"]["name"].as_str().is_none_or(|n| n != name) {
+                if applied["metadata"]["name"]
+                    .as_str()
+                    .is_none_or(|n| n != name)
+                {
                     return Err(ApiError::bad_request(
                         "the name of the object does not match the name on the URL",
                     ));
                 }
-                let fields = patch::leaf_fields(&obj, false);
-                let manager = opts.field_manager.clone().unwrap_or_default();
-                let prepared =
-                    shared.read(|s| s.prepare_create(t, ns, std::mem::take(&mut obj)))?;
+                let create_opts = WriteOptions {
+                    owned_fields: Some(patch::leaf_fields(&applied, false)),
+                    apply: true,
+                    ..opts.clone()
+                };
+                let prepared = shared.read(|s| s.prepare_create(t, ns, applied))?;
                 let admitted =
                     crate::admit::admit(shared, t, ns, "CREATE", prepared, None, opts.dry_run)
                         .await?;
-                let mut created = shared.write(|s| s.commit_create(t, admitted, opts))?;
-                // The applier owns exactly what it applied.
-                if !opts.dry_run {
-                    let entry = managed_entry(&manager, "Apply", &t.api_version(), None, &fields);
-                    set_managed(&mut created, vec![entry]);
-                    let keep = WriteOptions {
-                        field_manager: Some(manager.clone()),
-                        ..opts.clone()
-                    };
-                    created = shared
-                        .write(|s| s.update(t, ns, name, created, &keep, UpdateKind::Apply))?;
-                }
+                let created = shared.write(|s| s.commit_create(t, admitted, &create_opts))?;
                 return Ok((201, created));
             };
             let manager = opts.field_manager.clone().unwrap_or_default();

@@ -41,6 +41,10 @@ pub struct WriteOptions {
     pub field_manager: Option<String>,
     /// Which subresource is written (`status`), if any.
     pub subresource: Option<String>,
+    /// On create: the fields the client set (before defaulting); None = everything.
+    pub owned_fields: Option<BTreeSet<patch::FieldPath>>,
+    /// On create: record ownership as operation `Apply` (server-side apply created it).
+    pub apply: bool,
 }
 
 /// The parts of a list request the store evaluates.
@@ -86,7 +90,11 @@ fn comparable(obj: &Value) -> Value {
     let mut o = obj.clone();
     if let Some(m) = o.get_mut("metadata").and_then(Value::as_object_mut) {
         m.remove("resourceVersion");
-        m.remove("managedFields");
+        if let Some(entries) = m.get_mut("managedFields").and_then(Value::as_array_mut) {
+            for e in entries.iter_mut().filter_map(Value::as_object_mut) {
+                e.remove("time");
+            }
+        }
     }
     o
 }
@@ -426,17 +434,13 @@ impl Store {
             .field_manager
             .clone()
             .unwrap_or_else(|| "unknown".into());
-        let fields = patch::leaf_fields(&obj, false);
-        set_managed(
-            &mut obj,
-            vec![managed_entry(
-                &manager,
-                "Update",
-                &t.api_version(),
-                None,
-                &fields,
-            )],
-        );
+        let mut fields = patch::leaf_fields(&obj, false);
+        if let Some(owned) = &opts.owned_fields {
+            fields.retain(|f| owned.contains(f));
+        }
+        let operation = if opts.apply { "Apply" } else { "Update" };
+        let entry = managed_entry(&manager, operation, &t.api_version(), None, &fields);
+        set_managed(&mut obj, vec![entry]);
         if opts.dry_run {
             return Ok(obj);
         }
