@@ -10,6 +10,8 @@ use crate::errors::ApiError;
 enum F {
     Str(u64, &'static str),
     Bool(u64, &'static str),
+    Int(u64, &'static str),
+    RepMsg(u64, &'static str, &'static [F]),
     RepStr(u64, &'static str),
     MapStr(u64, &'static str),
     MapBytes(u64, &'static str),
@@ -80,6 +82,58 @@ const SECRET: &[F] = &[
     F::Str(3, "type"),
     F::MapStr(4, "stringData"),
     F::Bool(5, "immutable"),
+];
+const CONTAINER: &[F] = &[
+    F::Str(1, "name"),
+    F::Str(2, "image"),
+    F::RepStr(3, "command"),
+    F::RepStr(4, "args"),
+    F::Str(5, "workingDir"),
+    F::RepMsg(
+        6,
+        "ports",
+        &[
+            F::Str(1, "name"),
+            F::Int(2, "hostPort"),
+            F::Int(3, "containerPort"),
+            F::Str(4, "protocol"),
+        ],
+    ),
+    F::RepMsg(7, "env", &[F::Str(1, "name"), F::Str(2, "value")]),
+    F::RepMsg(
+        9,
+        "volumeMounts",
+        &[
+            F::Str(1, "name"),
+            F::Bool(2, "readOnly"),
+            F::Str(3, "mountPath"),
+        ],
+    ),
+    F::Str(14, "imagePullPolicy"),
+];
+const POD_SPEC: &[F] = &[
+    F::RepMsg(2, "containers", CONTAINER),
+    F::RepMsg(20, "initContainers", CONTAINER),
+    F::Str(3, "restartPolicy"),
+    F::Int(4, "terminationGracePeriodSeconds"),
+    F::Str(6, "dnsPolicy"),
+    F::MapStr(7, "nodeSelector"),
+    F::Str(8, "serviceAccountName"),
+    F::Str(10, "nodeName"),
+];
+const POD: &[F] = &[F::Msg(1, "metadata", META), F::Msg(2, "spec", POD_SPEC)];
+const DEPLOYMENT: &[F] = &[
+    F::Msg(1, "metadata", META),
+    F::Msg(
+        2,
+        "spec",
+        &[
+            F::Int(1, "replicas"),
+            F::Msg(2, "selector", &[F::MapStr(1, "matchLabels")]),
+            F::Msg(3, "template", POD),
+            F::Msg(4, "strategy", &[F::Str(1, "type")]),
+        ],
+    ),
 ];
 const SERVICEACCOUNT: &[F] = &[
     F::Msg(1, "metadata", META),
@@ -165,11 +219,16 @@ fn decode(bytes: &[u8], schema: &[F]) -> Option<Value> {
             | F::RepStr(n, _)
             | F::MapStr(n, _)
             | F::MapBytes(n, _)
+            | F::Int(n, _)
+            | F::RepMsg(n, _, _)
             | F::Msg(n, _, _) => *n == field,
         }) else {
             continue;
         };
         match *f {
+            // Go's protobuf writes zero values; JSON omits them, so do we.
+            F::Str(_, _) if payload.is_empty() => {}
+            F::Int(_, _) if varint == 0 => {}
             F::Str(_, name) => {
                 out.insert(name.into(), json!(String::from_utf8_lossy(payload)));
             }
@@ -187,8 +246,22 @@ fn decode(bytes: &[u8], schema: &[F]) -> Option<Value> {
                 let m = out.entry(name).or_insert_with(|| json!({}));
                 m[k.as_str()] = v;
             }
+            F::Int(_, name) => {
+                // int32/int64 varints; negative values do not occur in these fields.
+                out.insert(name.into(), json!(varint));
+            }
+            F::RepMsg(_, name, inner) => {
+                let item = decode(payload, inner)?;
+                let list = out.entry(name).or_insert_with(|| json!([]));
+                if let Some(a) = list.as_array_mut() {
+                    a.push(item);
+                }
+            }
             F::Msg(_, name, inner) => {
-                out.insert(name.into(), decode(payload, inner)?);
+                let v = decode(payload, inner)?;
+                if v.as_object().is_some_and(|m| !m.is_empty()) {
+                    out.insert(name.into(), v);
+                }
             }
         }
     }
@@ -202,7 +275,7 @@ pub fn decode_body(body: &[u8]) -> Result<Value, ApiError> {
             415,
             "UnsupportedMediaType",
             format!(
-                "testcluster decodes protobuf only for reviews, namespaces, configmaps, secrets and serviceaccounts ({what}); send JSON"
+                "testcluster decodes protobuf only for reviews, namespaces, configmaps, secrets, serviceaccounts, pods and deployments ({what}); send JSON"
             ),
         )
     };
@@ -235,6 +308,8 @@ pub fn decode_body(body: &[u8]) -> Result<Value, ApiError> {
         "ConfigMap" => CONFIGMAP,
         "Secret" => SECRET,
         "ServiceAccount" => SERVICEACCOUNT,
+        "Pod" => POD,
+        "Deployment" => DEPLOYMENT,
         other => return Err(unsupported(other)),
     };
     let mut obj = decode(raw, schema).ok_or_else(|| unsupported("malformed object"))?;

@@ -569,9 +569,14 @@ async fn resource_request(
     let sub = info.subresource.as_str();
     match info.verb.as_str() {
         "get" => match sub {
-            "" | "status" => shared
-                .read(|s| s.get_or_404(&t, ns, &info.name))
-                .map(|o| json_response(200, &o)),
+            "" | "status" => {
+                let obj = shared.read(|s| s.get_or_404(&t, ns, &info.name))?;
+                if accept.contains("as=Table") {
+                    let list = json!({"metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]}, "items": [obj]});
+                    return Ok(json_response(200, &maybe_table(&t, list, accept, query)));
+                }
+                Ok(json_response(200, &obj))
+            }
             "scale" => shared
                 .read(|s| s.get_or_404(&t, ns, &info.name))
                 .map(|o| json_response(200, &to_scale(&o))),
@@ -1047,7 +1052,7 @@ fn review(
     obj["status"] = if allowed {
         json!({"allowed": true, "reason": "allowed by testcluster access rules"})
     } else {
-        json!({"allowed": false, "denied": true, "reason": "denied by testcluster access rules"})
+        json!({"allowed": false, "denied": true})
     };
     Ok(obj)
 }
