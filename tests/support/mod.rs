@@ -23,7 +23,9 @@ pub fn require_tool(env_var: &str, fallback: &[&str], what: &str) -> Option<Path
             return Some(path);
         }
     }
-    skip_or_fail(&format!("{what} not found (set {env_var}; scripts/test.sh does)"));
+    skip_or_fail(&format!(
+        "{what} not found (set {env_var}; scripts/test.sh does)"
+    ));
     None
 }
 
@@ -63,7 +65,9 @@ pub fn can_use_netns() -> bool {
                 .map(|l| l.split_whitespace().nth(2) == Some("0"))
         })
         .unwrap_or(false);
-    let tools = ["iptables", "ip", "setpriv"].iter().all(|t| which(t).is_some());
+    let tools = ["iptables", "ip", "setpriv"]
+        .iter()
+        .all(|t| which(t).is_some());
     if root && tools {
         return true;
     }
@@ -92,7 +96,9 @@ pub fn update_goldens() -> bool {
 /// Compares `actual` with the golden file at `tests/golden/<name>`, or rewrites it when
 /// MESHCTL_UPDATE_GOLDEN=1. Fails on a stale or missing golden.
 pub fn assert_golden(name: &str, actual: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
     if update_goldens() {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).expect("create golden dir");
@@ -119,4 +125,14 @@ pub fn assert_golden(name: &str, actual: &str) {
             first_diff + 1
         );
     }
+}
+
+/// The `jsonschema` CLI (it comes with kubernetes-validate in the venv), for validating JSON
+/// output against the schemas under docs/.
+pub fn jsonschema() -> Option<PathBuf> {
+    require_tool(
+        "MESHCTL_JSONSCHEMA",
+        &[".venv/bin/jsonschema"],
+        "jsonschema CLI",
+    )
 }

@@ -17,7 +17,7 @@
 //! ```
 //!
 //! What it serves:
-//! - `/version` (v1.34), discovery (`/api`, `/apis`, per group/version `APIResourceList`) for core,
+//! - `/version` (v1.36), discovery (`/api`, `/apis`, per group/version `APIResourceList`) for core,
 //!   apps, batch, rbac, admissionregistration, policy, apiextensions, authorization, coordination
 //!   and discovery.k8s.io, plus CRD-defined resources once a CRD is created.
 //! - CRUD, list (label/field selectors, limit/continue), watch (resourceVersion, 410 on
@@ -29,6 +29,7 @@
 //! - SelfSubjectAccessReview/SubjectAccessReview from [`AccessRule`]s (allow all by default;
 //!   denied requests get 403), injected [`Fault`]s and a [`RequestRecord`] log.
 
+pub mod admission;
 mod admit;
 mod apply;
 mod controllers;
@@ -37,6 +38,7 @@ mod errors;
 mod forward;
 mod openapi;
 mod patch;
+pub mod portforward;
 mod proto;
 mod resources;
 mod rules;
