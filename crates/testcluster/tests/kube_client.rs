@@ -539,3 +539,58 @@ async fn deployment_controller_owner_chain_and_cascade() {
             .is_empty()
     );
 }
+
+/// An echo server standing in for a container port.
+async fn echo_server() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let (mut r, mut w) = stream.split();
+                let _ = tokio::io::copy(&mut r, &mut w).await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn port_forward_reaches_the_registered_address() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let cluster = TestCluster::start().await;
+    let client = client(&cluster).await;
+    cluster
+        .apply_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: envoy, namespace: default}\nspec: {containers: [{name: e, image: envoy:1}]}\n")
+        .await
+        .unwrap();
+    cluster.register_port_forward("default", "envoy", 15000, echo_server().await);
+    let pods: Api<Pod> = Api::namespaced(client, "default");
+    let mut pf = pods.portforward("envoy", &[15000]).await.unwrap();
+    let mut stream = pf.take_stream(15000).unwrap();
+    stream
+        .write_all(b"ping through the API server")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 27];
+    tokio::time::timeout(Duration::from_secs(20), stream.read_exact(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&buf, b"ping through the API server");
+    drop(stream);
+    pf.abort();
+
+    // A pod that does not exist is a 404; a denied subresource is a 403.
+    let e = pods.portforward("nope", &[15000]).await.err().unwrap();
+    assert!(
+        format!("{e:?}").contains("404") || format!("{e:?}").contains("NotFound"),
+        "{e:?}"
+    );
+    cluster.set_access_rules(vec![AccessRule::deny("*", "pods/portforward")]);
+    let e = pods.portforward("envoy", &[15000]).await.err().unwrap();
+    assert!(
+        format!("{e:?}").contains("403") || format!("{e:?}").contains("Forbidden"),
+        "{e:?}"
+    );
+}

@@ -588,3 +588,50 @@ fn namespace_deletion_finalizes_and_removes_contents() {
             .is_empty()
     );
 }
+
+#[test]
+#[ignore = "kubectl port-forward speaks SPDY (over WebSocket); the portforward bridge lacks SPDY so far"]
+fn port_forward_to_a_registered_address() {
+    use std::io::{BufRead, BufReader, Read};
+    let Some(k) = Kubectl::start() else { return };
+    // An echo server as the pod's port 8080.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let target = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for mut conn in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut copy = conn.try_clone().unwrap();
+                let _ = std::io::copy(&mut conn, &mut copy);
+            });
+        }
+    });
+    k.ok_in(&["apply", "-f", "-"], Some("apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: default}\nspec: {containers: [{name: w, image: w:1}]}\n"));
+    k.cluster
+        .register_port_forward("default", "web", 8080, target);
+    let mut child = Command::new(&k.bin)
+        .args(["port-forward", "pod/web", ":8080", "--address", "127.0.0.1"])
+        .env("KUBECONFIG", k.cluster.kubeconfig_path())
+        .env("KUBECACHEDIR", &k.cache)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines.next().unwrap().unwrap();
+    // "Forwarding from 127.0.0.1:PORT -> 8080"
+    let port: u16 = line
+        .split(':')
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected kubectl output: {line}"));
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    conn.write_all(b"hello pod").unwrap();
+    let mut buf = [0u8; 9];
+    conn.read_exact(&mut buf).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(&buf, b"hello pod");
+}
