@@ -615,6 +615,9 @@ async fn resource_request(
                 list_opts,
                 query,
                 cut_watch_after,
+                accept
+                    .contains("as=Table")
+                    .then(|| query.get("includeObject").unwrap_or("Metadata").to_string()),
             ))
         }
         "create" => {
@@ -1106,7 +1109,20 @@ fn watch(
     opts: ListOptions,
     query: &Query,
     cut_after: Option<usize>,
+    table: Option<String>,
 ) -> Response<Body> {
+    // `kubectl get -w` asks for each event's object as a one-row Table.
+    let shape = {
+        let t = t.clone();
+        move |o: Value| -> Value {
+            match &table {
+                Some(include) => {
+                    crate::table::to_table(&t, &json!({"metadata": {}, "items": [o]}), include)
+                }
+                None => o,
+            }
+        }
+    };
     let rv = query.get("resourceVersion").unwrap_or_default().to_string();
     let send_initial = query.flag("sendInitialEvents");
     let timeout = query
@@ -1119,7 +1135,7 @@ fn watch(
             s.all(&t, ns.as_deref())
                 .into_iter()
                 .filter(|o| matches(&opts, o))
-                .map(|o| event_line("ADDED", &o))
+                .map(|o| event_line("ADDED", &shape(o)))
                 .collect()
         };
         if send_initial {
@@ -1146,7 +1162,7 @@ fn watch(
                     visible(&opts, e).map(|k| {
                         let mut o = e.object.clone();
                         o["apiVersion"] = json!(t.api_version());
-                        event_line(k, &o)
+                        event_line(k, &shape(o))
                     })
                 })
                 .collect(),
@@ -1190,7 +1206,7 @@ fn watch(
             };
             let mut o = event.object.clone();
             o["apiVersion"] = json!(api_version);
-            if tx.send_data(event_line(kind, &o)).await.is_err() {
+            if tx.send_data(event_line(kind, &shape(o))).await.is_err() {
                 return;
             }
             sent += 1;
