@@ -594,3 +594,130 @@ async fn port_forward_reaches_the_registered_address() {
         "{e:?}"
     );
 }
+
+#[tokio::test]
+async fn streaming_list_watcher_and_crds_through_discovery() {
+    let cluster = TestCluster::start().await;
+    let client = client(&cluster).await;
+    cluster
+        .apply_yaml(
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n\
+             metadata: {name: meshes.mesh.example.com}\nspec:\n  group: mesh.example.com\n\
+             \x20 scope: Namespaced\n  names: {plural: meshes, singular: mesh, kind: Mesh}\n\
+             \x20 versions:\n  - {name: v1, served: true, storage: true, subresources: {status: {}},\n\
+             \x20    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}\n",
+        )
+        .await
+        .unwrap();
+    // kube's discovery finds the new kind, as meshctl's apply does.
+    let gvk = kube::api::GroupVersionKind::gvk("mesh.example.com", "v1", "Mesh");
+    let (resource, caps) = kube::discovery::pinned_kind(&client, &gvk).await.unwrap();
+    assert_eq!(resource.plural, "meshes");
+    assert_eq!(caps.scope, kube::discovery::Scope::Namespaced);
+    let meshes: Api<kube::api::DynamicObject> =
+        Api::namespaced_with(client.clone(), "default", &resource);
+    let obj: kube::api::DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "mesh.example.com/v1", "kind": "Mesh",
+        "metadata": {"name": "m"}, "spec": {"mtls": true}}))
+    .unwrap();
+    meshes
+        .patch("m", &PatchParams::apply("meshctl"), &Patch::Apply(&obj))
+        .await
+        .unwrap();
+    let stored = meshes.get("m").await.unwrap();
+    assert_eq!(stored.data["spec"]["mtls"], true);
+    assert_eq!(stored.metadata.generation, Some(1));
+
+    // Status writes do not bump generation; spec writes do.
+    let mut with_status = stored.clone();
+    with_status.data["status"] = json!({"phase": "Ready"});
+    meshes
+        .replace_status("m", &PostParams::default(), &with_status)
+        .await
+        .unwrap();
+    let spec_change = meshes
+        .patch(
+            "m",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"mtls": false}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(spec_change.metadata.generation, Some(2));
+    assert_eq!(spec_change.data["status"]["phase"], "Ready");
+
+    // A streaming-list watcher (sendInitialEvents + bookmark) sees the existing object.
+    let config = kube::runtime::watcher::Config::default().streaming_lists();
+    let stream = kube::runtime::watcher(meshes.clone(), config);
+    let mut objects = kube::runtime::WatchStreamExt::applied_objects(stream).boxed();
+    let first = tokio::time::timeout(Duration::from_secs(20), objects.try_next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.metadata.name.as_deref(), Some("m"));
+}
+
+#[tokio::test]
+async fn terminating_namespaces_refuse_new_objects() {
+    let cluster = TestCluster::builder()
+        .ready_delay(Duration::from_secs(3600))
+        .start()
+        .await
+        .unwrap();
+    let client = client(&cluster).await;
+    cluster
+        .apply_yaml("apiVersion: v1\nkind: Namespace\nmetadata: {name: doomed}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: held, namespace: doomed, finalizers: [example.com/hold]}\n")
+        .await
+        .unwrap();
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces
+        .delete("doomed", &DeleteParams::default())
+        .await
+        .unwrap();
+    let ns = cluster
+        .wait_for(
+            "v1",
+            "Namespace",
+            "",
+            "doomed",
+            Duration::from_secs(20),
+            |n| n["status"]["phase"] == "Terminating",
+        )
+        .await
+        .unwrap();
+    assert!(ns["metadata"]["deletionTimestamp"].is_string());
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "doomed");
+    let e = cms
+        .create(&PostParams::default(), &configmap("late", json!({})))
+        .await
+        .unwrap_err();
+    assert_eq!(api_error(e), (403, "Forbidden".to_string()));
+    // The finalizer holds the ConfigMap (and so the namespace) until it is removed.
+    let held = cluster
+        .wait_for(
+            "v1",
+            "ConfigMap",
+            "doomed",
+            "held",
+            Duration::from_secs(20),
+            |c| c["metadata"]["deletionTimestamp"].is_string(),
+        )
+        .await;
+    assert!(held.is_some());
+    cms.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    let gone = async {
+        while cluster.get("v1", "Namespace", "", "doomed").is_some() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), gone)
+        .await
+        .unwrap();
+}
