@@ -109,6 +109,15 @@ pub fn kind_named(name: &str) -> Result<LiveKind, LiveError> {
         })
 }
 
+/// A resource type name live mode knows, including the ones it refuses with advice (pods, jobs).
+fn looks_like_type(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    ["pod", "pods", "po", "job", "jobs"].contains(&lower.as_str())
+        || KINDS
+            .iter()
+            .any(|(names, _)| names.contains(&lower.as_str()))
+}
+
 fn by_kind(kind: &str) -> Option<LiveKind> {
     KINDS.iter().map(|(_, k)| *k).find(|k| k.kind == kind)
 }
@@ -135,7 +144,7 @@ pub fn is_live(inputs: &[String], selector: Option<&str>, all: bool) -> bool {
     inputs.first().is_some_and(|first| {
         first != "-"
             && !std::path::Path::new(first).exists()
-            && kind_named(first.split('/').next().unwrap_or("")).is_ok()
+            && looks_like_type(first.split('/').next().unwrap_or(""))
     })
 }
 
@@ -306,9 +315,17 @@ pub async fn run(
                 let list = api.list(&params).await.map_err(|e| {
                     LiveError::Failed(format!("cannot list {}s: {e}", kind.kind.to_lowercase()))
                 })?;
+                // Objects a controller owns (a Deployment's ReplicaSets) follow their owner's
+                // template: patching them would be undone, so only the owner is injected.
                 let mut names: Vec<String> = list
                     .items
                     .into_iter()
+                    .filter(|o| {
+                        !o.metadata
+                            .owner_references
+                            .as_ref()
+                            .is_some_and(|refs| refs.iter().any(|r| r.controller == Some(true)))
+                    })
                     .filter_map(|o| o.metadata.name)
                     .collect();
                 names.sort();
