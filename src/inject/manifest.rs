@@ -282,12 +282,13 @@ fn apply(
     }
     let mut all: Vec<Splice> = Vec::new();
     // YAML documents share one layout; JSON objects each have their own text.
-    let yaml_docs: Vec<Doc> = units
-        .iter()
-        .filter(|u| u.base == 0 && u.end == input.len())
-        .map(|u| u.doc.clone())
-        .collect();
-    let shared = Layout::new(input, &yaml_docs);
+    let shared = Layout::new(
+        input,
+        units
+            .iter()
+            .filter(|u| u.base == 0 && u.end == input.len())
+            .map(|u| &u.doc.root),
+    );
     for unit in units {
         let Some(doc_edits) = edits.get(&unit.doc.index).filter(|e| !e.is_empty()) else {
             continue;
@@ -304,7 +305,7 @@ fn apply(
             all.extend(splices);
         } else {
             let slice = &input[unit.base..unit.end];
-            let layout = Layout::new(slice, std::slice::from_ref(&unit.doc));
+            let layout = Layout::new(slice, [&unit.doc.root]);
             let splices =
                 text::splices(&layout, &unit.doc.root, doc_edits).map_err(|e| fail(e.0))?;
             all.extend(splices.into_iter().map(|s| Splice {

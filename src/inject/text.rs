@@ -443,11 +443,12 @@ pub struct Layout<'a> {
 }
 
 impl<'a> Layout<'a> {
-    pub fn new(text: &'a str, docs: &[Doc]) -> Self {
+    /// `roots` are the documents of `text`; the first block list under a key sets the style.
+    pub fn new<'n>(text: &'a str, roots: impl IntoIterator<Item = &'n Node>) -> Self {
         let nl = if text.contains("\r\n") { "\r\n" } else { "\n" };
-        let seq_indent = docs
-            .iter()
-            .find_map(|d| first_seq_indent(text, &d.root))
+        let seq_indent = roots
+            .into_iter()
+            .find_map(|root| first_seq_indent(text, root))
             .unwrap_or(2);
         Layout {
             text,
@@ -1059,7 +1060,7 @@ mod tests {
 
     fn edit_round_trip(text: &str, edits: Vec<Edit>, expected: &str) {
         let docs = parse(text).unwrap();
-        let layout = Layout::new(text, &docs);
+        let layout = Layout::new(text, docs.iter().map(|d| &d.root));
         let mut sp = splices(&layout, &docs[0].root, &edits).unwrap();
         let out = apply_splices(text, &mut sp).unwrap();
         assert_eq!(out, expected);
