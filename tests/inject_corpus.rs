@@ -254,3 +254,72 @@ fn edge_layouts_round_trip() {
         assert_eq!(String::from_utf8_lossy(&back.stdout), case);
     }
 }
+
+#[test]
+fn config_file_annotations_and_flags_layer() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = meshctl::config::MeshConfig::default();
+    config.proxy.image = "registry.local/envoy:from-config".to_string();
+    config.proxy.resources.cpu_limit = "3".to_string();
+    let body: String = config
+        .to_yaml()
+        .lines()
+        .map(|l| format!("    {l}\n"))
+        .collect();
+    let path = dir.path().join("mesh.yaml");
+    std::fs::write(
+        &path,
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: meshctl-config\ndata:\n  mesh.yaml: |\n{body}"),
+    )
+    .unwrap();
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  annotations:\n    config.meshctl.io/proxy-cpu-limit: 500m\n    config.meshctl.io/skip-outbound-ports: \"5432\"\nspec:\n  containers:\n  - name: app\n    image: nginx\n";
+    let out = meshctl(
+        &[
+            "inject",
+            "--config",
+            path.to_str().unwrap(),
+            "--skip-outbound-ports",
+            "6379",
+            "-o",
+            "json",
+            "-",
+        ],
+        Some(pod.as_bytes()),
+    );
+    assert!(out.status.success(), "{}", portable(&out.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let proxy = &value["spec"]["initContainers"][1];
+    assert_eq!(proxy["image"], "registry.local/envoy:from-config");
+    assert_eq!(
+        proxy["resources"]["limits"]["cpu"], "500m",
+        "annotation beats config"
+    );
+    let args: Vec<&str> = value["spec"]["initContainers"][0]["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        args.contains(&"--skip-outbound-ports=6379"),
+        "flag beats annotation: {args:?}"
+    );
+
+    // JSON in, YAML out.
+    let json_pod = serde_json::to_string(&serde_json::json!({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "j"},
+        "spec": {"containers": [{"name": "app", "image": "nginx"}]}
+    }))
+    .unwrap();
+    let out = meshctl(&["inject", "-o", "yaml", "-"], Some(json_pod.as_bytes()));
+    assert!(out.status.success());
+    let yaml = String::from_utf8(out.stdout).unwrap();
+    assert!(yaml.starts_with("apiVersion: v1\nkind: Pod\n"), "{yaml}");
+    let docs = meshctl::inject::text::parse(&yaml).unwrap();
+    let back = meshctl::inject::text::to_value(&docs[0].root).unwrap();
+    assert_eq!(back["spec"]["initContainers"][1]["name"], "meshctl-proxy");
+    assert_eq!(
+        back["spec"]["initContainers"][1]["ports"][0]["containerPort"],
+        15090
+    );
+}

@@ -157,10 +157,15 @@ fn parse_units(file: &str, text: &str, format: Format) -> Result<Vec<Unit>, Mani
                 match stream.next() {
                     None => break,
                     Some(Err(e)) => {
-                        return Err(error(
-                            units.len() + 1,
-                            format!("line {}, column {}: {e}", e.line(), e.column()),
-                        ));
+                        return Err(error(units.len() + 1, {
+                            // serde_json appends the position; it goes first here.
+                            let message = e.to_string();
+                            let message = message
+                                .rfind(" at line ")
+                                .map_or(message.as_str(), |i| &message[..i])
+                                .to_string();
+                            format!("line {}, column {}: {message}", e.line(), e.column())
+                        }));
                     }
                     Some(Ok(_)) => {
                         let end = stream.byte_offset();
