@@ -216,6 +216,31 @@ pub fn process(file: &str, input: &str, options: &RunOptions) -> Result<Processe
     let mut reports = Vec::new();
     for unit in &units {
         let document = unit.doc.index + 1;
+        // Most documents of a bundle are not workloads (CRDs, ConfigMaps, RBAC): report them from
+        // the node tree without building their data model.
+        let root = &unit.doc.root;
+        let kind = text::str_at(root, &["kind"]);
+        let relevant =
+            kind.is_some_and(|k| k == "List" || k == "Namespace" || template_path(k).is_some());
+        if !relevant {
+            if let Some(kind) = kind {
+                let name = text::str_at(root, &["metadata", "name"])
+                    .or_else(|| text::str_at(root, &["metadata", "generateName"]))
+                    .unwrap_or("");
+                reports.push(Report {
+                    file: file.to_string(),
+                    document,
+                    kind: kind.to_string(),
+                    name: name.to_string(),
+                    namespace: text::str_at(root, &["metadata", "namespace"])
+                        .map(str::to_string)
+                        .or_else(|| options.namespace.clone()),
+                    result: Outcome::Unchanged,
+                    reason: None,
+                });
+            }
+            continue;
+        }
         let value = text::to_value(&unit.doc.root).map_err(|message| ManifestError {
             file: file.to_string(),
             document: Some(document),

@@ -398,6 +398,24 @@ fn is_float(raw: &str) -> bool {
 // ---------------------------------------------------------------------------------------------
 // Navigation
 
+/// The string at `keys` (mappings only), read from the tree without building values.
+pub fn str_at<'a>(root: &'a Node, keys: &[&str]) -> Option<&'a str> {
+    let mut node = root;
+    for key in keys {
+        let Kind::Map { entries, .. } = &node.kind else {
+            return None;
+        };
+        node = entries
+            .iter()
+            .find(|(k, _)| matches!(&k.kind, Kind::Scalar { value, .. } if value == key))
+            .map(|(_, v)| v)?;
+    }
+    match &node.kind {
+        Kind::Scalar { value, .. } => Some(value),
+        _ => None,
+    }
+}
+
 pub fn node_at<'a>(root: &'a Node, path: &[Seg]) -> Result<&'a Node, EditError> {
     let mut node = root;
     for (depth, seg) in path.iter().enumerate() {
