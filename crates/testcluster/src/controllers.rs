@@ -202,10 +202,16 @@ async fn create_pod(
         return;
     };
     let ns = ns_of(owner);
+    // A name ending in '-' is a generateName prefix (ReplicaSet, DaemonSet and Job pods).
+    let name_field = if name.ends_with('-') {
+        "generateName"
+    } else {
+        "name"
+    };
     let mut pod = json!({
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": name, "namespace": ns, "labels": labels,
+        "metadata": {name_field: name, "namespace": ns, "labels": labels,
                      "ownerReferences": [owner_ref(owner, owner_kind, owner_api)]},
         "spec": template["spec"].clone(),
     });
@@ -488,7 +494,7 @@ async fn replica_sets(shared: &Arc<Shared>, memory: &mut Memory) {
         let desired = rs["spec"]["replicas"].as_i64().unwrap_or(1).max(0) as usize;
         if pods.len() < desired && !backing_off(memory, rs) {
             for _ in pods.len()..desired {
-                let name = format!("{}-{}", name_of(rs), util::name_suffix(5));
+                let name = format!("{}-", name_of(rs));
                 let labels = rs["spec"]["template"]["metadata"]["labels"].clone();
                 create_pod(
                     shared,
@@ -638,7 +644,7 @@ async fn daemon_sets(shared: &Arc<Shared>, memory: &mut Memory) {
                     .unwrap_or(1)
                     .to_string()
             );
-            let pod_name = format!("{}-{}", name_of(ds), util::name_suffix(5));
+            let pod_name = format!("{}-", name_of(ds));
             create_pod(
                 shared,
                 memory,
@@ -704,7 +710,7 @@ async fn jobs(shared: &Arc<Shared>, memory: &mut Memory) {
         if !complete && job["spec"]["suspend"] != true && !backing_off(memory, job) {
             let want = parallelism.min(completions - succeeded);
             for _ in active..want {
-                let name = format!("{}-{}", name_of(job), util::name_suffix(5));
+                let name = format!("{}-", name_of(job));
                 let labels = job["spec"]["template"]["metadata"]["labels"].clone();
                 create_pod(
                     shared,

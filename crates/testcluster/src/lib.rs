@@ -432,6 +432,12 @@ impl TestCluster {
         self.shared.settings().faults.clear();
     }
 
+    /// Every mutating admission webhook call so far (configuration, webhook, review sent,
+    /// outcome), in order.
+    pub fn admission_calls(&self) -> Vec<admission::WebhookCall> {
+        self.shared.admission_log.calls()
+    }
+
     /// Every request so far, in order.
     pub fn request_log(&self) -> Vec<RequestRecord> {
         self.shared.log().clone()

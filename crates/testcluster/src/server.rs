@@ -49,6 +49,8 @@ pub struct Shared {
     pub settings: Mutex<Settings>,
     pub log: Mutex<Vec<RequestRecord>>,
     pub base_url: Mutex<String>,
+    /// Every mutating webhook call.
+    pub admission_log: crate::admission::AdmissionLog,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -67,6 +69,7 @@ impl Shared {
             settings: Mutex::new(settings),
             log: Mutex::new(Vec::new()),
             base_url: Mutex::new(String::new()),
+            admission_log: crate::admission::AdmissionLog::default(),
         })
     }
 
@@ -893,9 +896,26 @@ pub async fn create(
         owned_fields: Some(patch::leaf_fields(&obj, false)),
         ..opts.clone()
     };
+    let named = obj["metadata"]["name"]
+        .as_str()
+        .is_some_and(|n| !n.is_empty());
     let prepared = shared.read(|s| s.prepare_create(t, ns, obj))?;
-    let admitted =
-        crate::admit::admit(shared, t, ns, "CREATE", prepared, None, opts.dry_run).await?;
+    let name = prepared["metadata"]["name"].clone();
+    // Mutating admission runs before generateName is resolved, as in kube-apiserver.
+    let mut for_admission = prepared;
+    if !named && let Some(meta) = for_admission["metadata"].as_object_mut() {
+        meta.remove("name");
+    }
+    let mut admitted =
+        crate::admit::admit(shared, t, ns, "CREATE", for_admission, None, opts.dry_run).await?;
+    if !admitted.is_object() {
+        return Err(ApiError::new(
+            500,
+            "InternalError",
+            "admission returned a non-object",
+        ));
+    }
+    admitted["metadata"]["name"] = name;
     shared.write(|s| s.commit_create(t, admitted, opts))
 }
 

@@ -590,7 +590,6 @@ fn namespace_deletion_finalizes_and_removes_contents() {
 }
 
 #[test]
-#[ignore = "kubectl port-forward speaks SPDY (over WebSocket); the portforward bridge lacks SPDY so far"]
 fn port_forward_to_a_registered_address() {
     use std::io::{BufRead, BufReader, Read};
     let Some(k) = Kubectl::start() else { return };
