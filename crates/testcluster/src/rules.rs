@@ -65,6 +65,12 @@ impl RequestInfo {
         if let Some(s) = rest.get(2) {
             info.subresource = s.to_string();
         }
+        // Streaming subresources are authorized as `create` whatever the method (WebSocket
+        // upgrades are GETs), as kube-apiserver does since 1.35.
+        if matches!(info.subresource.as_str(), "portforward" | "exec" | "attach") {
+            info.verb = "create".to_string();
+            return info;
+        }
         let collection = info.name.is_empty();
         info.verb = match (method, collection) {
             ("GET" | "HEAD", true) if watch => "watch",
@@ -334,6 +340,8 @@ mod tests {
         let i = RequestInfo::parse("DELETE", "/api/v1/namespaces/x/pods", false);
         assert_eq!(i.verb, "deletecollection");
         assert!(!RequestInfo::parse("GET", "/version", false).is_resource);
+        let i = RequestInfo::parse("GET", "/api/v1/namespaces/x/pods/p/portforward", false);
+        assert_eq!(i.verb, "create");
     }
 
     #[test]

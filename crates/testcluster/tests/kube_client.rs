@@ -587,7 +587,7 @@ async fn port_forward_reaches_the_registered_address() {
         format!("{e:?}").contains("404") || format!("{e:?}").contains("NotFound"),
         "{e:?}"
     );
-    cluster.set_access_rules(vec![AccessRule::deny("*", "pods/portforward")]);
+    cluster.set_access_rules(vec![AccessRule::deny("create", "pods/portforward")]);
     let e = pods.portforward("envoy", &[15000]).await.err().unwrap();
     assert!(
         format!("{e:?}").contains("403") || format!("{e:?}").contains("Forbidden"),
