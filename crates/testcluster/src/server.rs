@@ -574,11 +574,10 @@ async fn resource_request(
         "get" => match sub {
             "" | "status" => {
                 let obj = shared.read(|s| s.get_or_404(&t, ns, &info.name))?;
-                if accept.contains("as=Table") {
-                    let list = json!({"metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]}, "items": [obj]});
-                    return Ok(json_response(200, &maybe_table(&t, list, accept, query)));
-                }
-                Ok(json_response(200, &obj))
+                Ok(json_response(
+                    200,
+                    &Shape::of(accept, query).object(&t, obj),
+                ))
             }
             "scale" => shared
                 .read(|s| s.get_or_404(&t, ns, &info.name))
@@ -597,7 +596,7 @@ async fn resource_request(
             let all_ns = t.namespaced && info.namespace.is_empty();
             let list =
                 shared.read(|s| s.list(&t, if all_ns { None } else { Some(ns) }, &list_opts))?;
-            Ok(json_response(200, &maybe_table(&t, list, accept, query)))
+            Ok(json_response(200, &Shape::of(accept, query).list(&t, list)))
         }
         "watch" => {
             let mut list_opts = list_options(query)?;
@@ -618,9 +617,7 @@ async fn resource_request(
                 list_opts,
                 query,
                 cut_watch_after,
-                accept
-                    .contains("as=Table")
-                    .then(|| query.get("includeObject").unwrap_or("Metadata").to_string()),
+                Shape::of(accept, query),
             ))
         }
         "create" => {
@@ -1083,12 +1080,59 @@ fn review(
 // ---------------------------------------------------------------------------------------------
 // Tables (kubectl get)
 
-fn maybe_table(t: &ResourceType, list: Value, accept: &str, query: &Query) -> Value {
-    if !accept.contains("as=Table") {
-        return list;
+/// The representation a client asked for in `Accept`.
+#[derive(Debug, Clone)]
+enum Shape {
+    Plain,
+    /// `as=Table` (kubectl get), with `includeObject`.
+    Table(String),
+    /// `as=PartialObjectMetadata[List]` (metadata-only clients).
+    Metadata,
+}
+
+impl Shape {
+    fn of(accept: &str, query: &Query) -> Shape {
+        if accept.contains("as=Table") {
+            Shape::Table(query.get("includeObject").unwrap_or("Metadata").to_string())
+        } else if accept.contains("as=PartialObjectMetadata") {
+            Shape::Metadata
+        } else {
+            Shape::Plain
+        }
     }
-    let include_object = query.get("includeObject").unwrap_or("Metadata");
-    crate::table::to_table(t, &list, include_object)
+
+    fn partial(obj: &Value) -> Value {
+        json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]})
+    }
+
+    fn object(&self, t: &ResourceType, obj: Value) -> Value {
+        match self {
+            Shape::Plain => obj,
+            Shape::Metadata => Self::partial(&obj),
+            Shape::Table(include) => crate::table::to_table(
+                t,
+                &json!({"metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]}, "items": [obj]}),
+                include,
+            ),
+        }
+    }
+
+    fn list(&self, t: &ResourceType, list: Value) -> Value {
+        match self {
+            Shape::Plain => list,
+            Shape::Metadata => {
+                let items: Vec<Value> = list["items"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(Self::partial)
+                    .collect();
+                json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
+                       "metadata": list["metadata"], "items": items})
+            }
+            Shape::Table(include) => crate::table::to_table(t, &list, include),
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1129,19 +1173,12 @@ fn watch(
     opts: ListOptions,
     query: &Query,
     cut_after: Option<usize>,
-    table: Option<String>,
+    representation: Shape,
 ) -> Response<Body> {
     // `kubectl get -w` asks for each event's object as a one-row Table.
     let shape = {
         let t = t.clone();
-        move |o: Value| -> Value {
-            match &table {
-                Some(include) => {
-                    crate::table::to_table(&t, &json!({"metadata": {}, "items": [o]}), include)
-                }
-                None => o,
-            }
-        }
+        move |o: Value| -> Value { representation.object(&t, o) }
     };
     let rv = query.get("resourceVersion").unwrap_or_default().to_string();
     let send_initial = query.flag("sendInitialEvents");

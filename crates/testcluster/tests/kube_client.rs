@@ -160,6 +160,19 @@ async fn list_selectors_and_paging() {
         .unwrap();
     assert_eq!(names(rest), ["d"]);
 
+    // Metadata-only clients get PartialObjectMetadata.
+    let meta = cms
+        .list_metadata(&ListParams::default().labels("tier=db"))
+        .await
+        .unwrap();
+    assert_eq!(meta.items.len(), 1);
+    assert_eq!(meta.items[0].metadata.name.as_deref(), Some("c"));
+    let one = cms.get_metadata("d").await.unwrap();
+    assert_eq!(
+        one.types.as_ref().map(|t| t.kind.as_str()),
+        Some("PartialObjectMetadata")
+    );
+
     // Across namespaces.
     let all: Api<ConfigMap> = Api::all(client);
     assert_eq!(
@@ -720,4 +733,25 @@ async fn terminating_namespaces_refuse_new_objects() {
     tokio::time::timeout(Duration::from_secs(20), gone)
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn delay_fault_trips_client_timeouts() {
+    let cluster = TestCluster::start().await;
+    let kubeconfig = Kubeconfig::read_from(cluster.kubeconfig_path()).unwrap();
+    let mut config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .unwrap();
+    config.read_timeout = Some(Duration::from_millis(300));
+    let client = Client::try_from(config).unwrap();
+    let cms: Api<ConfigMap> = Api::namespaced(client, "default");
+    // Far beyond the client's timeout: the request cannot succeed in time.
+    cluster.inject_fault(
+        Fault::new(FaultKind::Delay(Duration::from_secs(30)))
+            .verb("list")
+            .times(1),
+    );
+    let e = cms.list(&ListParams::default()).await.unwrap_err();
+    assert!(!matches!(e, kube::Error::Api(_)), "{e:?}");
+    cms.list(&ListParams::default()).await.unwrap();
 }
