@@ -634,3 +634,39 @@ fn port_forward_to_a_registered_address() {
     let _ = child.wait();
     assert_eq!(&buf, b"hello pod");
 }
+
+#[test]
+fn get_watch_streams_table_rows_until_the_timeout() {
+    let Some(k) = Kubectl::start() else { return };
+    let child = Command::new(&k.bin)
+        .args(["get", "pods", "-w", "--request-timeout=3s", "-n", "default"])
+        .env("KUBECONFIG", k.cluster.kubeconfig_path())
+        .env("KUBECACHEDIR", &k.cache)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    k.cluster
+        .apply_yaml_blocking("apiVersion: v1\nkind: Pod\nmetadata: {name: watched, namespace: default}\nspec: {containers: [{name: w, image: w:1}]}\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with("NAME") && stdout.contains("STATUS"),
+        "{stdout}"
+    );
+    let rows: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("watched"))
+        .collect();
+    assert!(
+        rows.last()
+            .is_some_and(|r| r.contains("Running") && r.contains("1/1")),
+        "{stdout}"
+    );
+}
