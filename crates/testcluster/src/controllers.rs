@@ -392,6 +392,15 @@ fn deployments(shared: &Shared) {
         let Some(new_rs) = new_rs else {
             continue;
         };
+        // The deployment carries its current revision, as `kubectl rollout history` reads it.
+        let revision_key = "deployment.kubernetes.io/revision";
+        let rs_revision = new_rs["metadata"]["annotations"][revision_key].clone();
+        if d["metadata"]["annotations"][revision_key] != rs_revision {
+            let mut annotated = d.clone();
+            annotated["metadata"]["annotations"][revision_key] = rs_revision;
+            write_object(shared, &dt, annotated);
+            continue;
+        }
         if new_rs["spec"]["replicas"].as_i64() != Some(desired) {
             let mut r = new_rs.clone();
             r["spec"]["replicas"] = json!(desired);

@@ -99,13 +99,19 @@ fn comparable(obj: &Value) -> Value {
     o
 }
 
+/// What `generation` tracks: everything but metadata and status (and a pod's binding, which
+/// the real server writes through `pods/binding` without a generation bump).
 fn without_meta_and_status(obj: &Value) -> Value {
     let mut o = obj.clone();
+    let is_pod = o["kind"] == "Pod" && o["apiVersion"] == "v1";
     if let Some(m) = o.as_object_mut() {
         m.remove("metadata");
         m.remove("status");
         m.remove("apiVersion");
         m.remove("kind");
+    }
+    if is_pod && let Some(spec) = o.get_mut("spec").and_then(Value::as_object_mut) {
+        spec.remove("nodeName");
     }
     o
 }
