@@ -160,13 +160,16 @@ pub fn query_pairs(query: &str) -> Vec<(String, String)> {
         while i < bytes.len() {
             match bytes[i] {
                 b'+' => out.push(b' '),
-                b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
+                b'%' if i + 2 < bytes.len() => {
+                    let hex = |b: u8| (b as char).to_digit(16);
+                    match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                        (Some(h), Some(l)) => {
+                            out.push((h * 16 + l) as u8);
+                            i += 2;
+                        }
+                        _ => out.push(b'%'),
                     }
-                    Err(_) => out.push(b'%'),
-                },
+                }
                 b => out.push(b),
             }
             i += 1;
@@ -1275,4 +1278,22 @@ fn watch(
         hyper::header::HeaderValue::from_static("application/json"),
     );
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_decoding_is_total() {
+        let pairs = query_pairs("labelSelector=app%3Dweb%2Ctier+in+(a)&x=%E9%&y=%zz&%C3%A9=1");
+        assert_eq!(
+            pairs[0],
+            ("labelSelector".into(), "app=web,tier in (a)".into())
+        );
+        assert_eq!(pairs[2].1, "%zz");
+        assert_eq!(pairs[3].0, "é");
+        // Multi-byte text after a % must not panic.
+        let _ = query_pairs("a=%é%");
+    }
 }
