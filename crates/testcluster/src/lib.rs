@@ -83,6 +83,7 @@ pub struct Builder {
     namespace: String,
     port: u16,
     kubeconfig_out: Option<PathBuf>,
+    verbose: bool,
 }
 
 impl Default for Builder {
@@ -93,6 +94,7 @@ impl Default for Builder {
             namespace: "default".to_string(),
             port: 0,
             kubeconfig_out: None,
+            verbose: false,
         }
     }
 }
@@ -125,6 +127,12 @@ impl Builder {
     /// Also write the kubeconfig to this path.
     pub fn kubeconfig_out(mut self, path: impl Into<PathBuf>) -> Self {
         self.kubeconfig_out = Some(path.into());
+        self
+    }
+
+    /// Print every request (method, path, status) to stderr.
+    pub fn verbose(mut self, verbose: bool) -> Self {
+        self.verbose = verbose;
         self
     }
 
@@ -163,6 +171,7 @@ impl Builder {
         let settings = Settings {
             access_rules: self.access_rules,
             ready_delay: self.ready_delay,
+            log_to_stderr: self.verbose,
             ..Default::default()
         };
         let shared = Shared::new(token.clone(), settings);

@@ -218,6 +218,8 @@ pub struct Fault {
     pub kind: FaultKind,
     /// How many requests it affects (None: all).
     pub times: Option<usize>,
+    /// How many matching requests pass untouched before it starts.
+    pub after: usize,
 }
 
 impl Fault {
@@ -230,6 +232,7 @@ impl Fault {
             name: None,
             kind,
             times: None,
+            after: 0,
         }
     }
     pub fn verb(mut self, verb: &str) -> Fault {
@@ -254,6 +257,11 @@ impl Fault {
     }
     pub fn times(mut self, n: usize) -> Fault {
         self.times = Some(n);
+        self
+    }
+    /// Lets the first `n` matching requests through (e.g. fail only the second list).
+    pub fn after(mut self, n: usize) -> Fault {
+        self.after = n;
         self
     }
 

@@ -37,6 +37,8 @@ pub struct Settings {
     pub ready_delay: Duration,
     pub port_forwards: HashMap<(String, String), BTreeMap<u16, SocketAddr>>,
     pub services: HashMap<(String, String, u16), SocketAddr>,
+    /// Print every request to stderr (the binary's `--verbose`).
+    pub log_to_stderr: bool,
 }
 
 /// State shared by the server, the controllers and the test handle.
@@ -256,6 +258,7 @@ pub async fn handle(
     };
     record.body = String::from_utf8_lossy(&body).into_owned();
 
+    let verbose = shared.settings().log_to_stderr;
     let response = respond(
         &shared,
         &info,
@@ -269,6 +272,18 @@ pub async fn handle(
         req,
     )
     .await;
+    if verbose {
+        let status = response.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
+        let query = if record.query.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", record.query)
+        };
+        eprintln!(
+            "testcluster: {} {}{} -> {status}",
+            record.method, record.path, query
+        );
+    }
     match response {
         Ok(r) => {
             record.status = r.status().as_u16();
@@ -311,10 +326,20 @@ async fn respond(
     let mut cut_watch_after = None;
     let fault = {
         let mut settings = shared.settings();
-        let found = settings.faults.iter_mut().find(|f| {
-            f.matches(path, info)
-                && (!matches!(f.kind, FaultKind::CutWatchAfter(_)) || info.verb == "watch")
-        });
+        let mut found = None;
+        for f in settings.faults.iter_mut() {
+            let applies = f.matches(path, info)
+                && (!matches!(f.kind, FaultKind::CutWatchAfter(_)) || info.verb == "watch");
+            if !applies {
+                continue;
+            }
+            if f.after > 0 {
+                f.after -= 1;
+                continue;
+            }
+            found = Some(f);
+            break;
+        }
         found.map(|f| {
             if let Some(t) = f.times.as_mut() {
                 *t -= 1;

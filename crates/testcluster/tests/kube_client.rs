@@ -403,6 +403,20 @@ async fn faults_and_request_log() {
     assert_eq!(api_error(e).0, 500);
     cms.list(&ListParams::default()).await.unwrap();
 
+    // `after(1)`: the first matching request passes, the second fails.
+    cluster.inject_fault(
+        Fault::new(FaultKind::Status(500))
+            .verb("list")
+            .after(1)
+            .times(1),
+    );
+    cms.list(&ListParams::default()).await.unwrap();
+    assert_eq!(
+        api_error(cms.list(&ListParams::default()).await.unwrap_err()).0,
+        500
+    );
+    cms.list(&ListParams::default()).await.unwrap();
+
     // 503 and 429 + Retry-After are retried by kube's default policy: one failure, then success.
     cluster.inject_fault(
         Fault::new(FaultKind::Status(503))
