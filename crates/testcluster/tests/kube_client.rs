@@ -769,3 +769,37 @@ async fn delay_fault_trips_client_timeouts() {
     assert!(!matches!(e, kube::Error::Api(_)), "{e:?}");
     cms.list(&ListParams::default()).await.unwrap();
 }
+
+#[tokio::test]
+async fn seeded_pod_status_is_kept() {
+    let cluster = TestCluster::start().await;
+    cluster
+        .apply_yaml(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: crashy, namespace: default}\n\
+             spec: {containers: [{name: app, image: app:1}, {name: proxy, image: envoy:1}]}\n\
+             status:\n  phase: Running\n  containerStatuses:\n\
+             \x20 - {name: app, ready: true, restartCount: 0, image: app:1, imageID: '', state: {running: {}}}\n\
+             \x20 - {name: proxy, ready: false, restartCount: 7, image: envoy:1, imageID: '',\n\
+             \x20    state: {waiting: {reason: CrashLoopBackOff}}}\n",
+        )
+        .await
+        .unwrap();
+    let bound = cluster
+        .wait_for(
+            "v1",
+            "Pod",
+            "default",
+            "crashy",
+            Duration::from_secs(20),
+            |p| p["spec"]["nodeName"].is_string(),
+        )
+        .await
+        .unwrap();
+    let proxy = &bound["status"]["containerStatuses"][1];
+    assert_eq!(proxy["restartCount"], 7);
+    assert_eq!(proxy["state"]["waiting"]["reason"], "CrashLoopBackOff");
+    assert_eq!(
+        bound["metadata"]["generation"], 1,
+        "binding does not bump generation"
+    );
+}
