@@ -19,7 +19,7 @@
 //! What it serves:
 //! - `/version` (v1.36), discovery (`/api`, `/apis`, per group/version `APIResourceList`) for core,
 //!   apps, batch, rbac, admissionregistration, policy, apiextensions, authorization, coordination
-//!   and discovery.k8s.io, plus CRD-defined resources once a CRD is created.
+//!   discovery.k8s.io and authentication.k8s.io, plus CRD-defined resources once a CRD is created.
 //! - CRUD, list (label/field selectors, limit/continue), watch (resourceVersion, 410 on
 //!   compacted versions, `sendInitialEvents`), `dryRun=All`, json/merge/strategic merge patch and
 //!   server-side apply with managedFields and conflicts; `kind: Status` errors.

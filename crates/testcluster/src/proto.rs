@@ -304,6 +304,7 @@ pub fn decode_body(body: &[u8]) -> Result<Value, ApiError> {
         "SelfSubjectAccessReview" => SSAR,
         "SubjectAccessReview" | "LocalSubjectAccessReview" => SAR,
         "SelfSubjectRulesReview" => SSRR,
+        "SelfSubjectReview" => &[F::Msg(1, "metadata", META)],
         "Namespace" => NAMESPACE,
         "ConfigMap" => CONFIGMAP,
         "Secret" => SECRET,

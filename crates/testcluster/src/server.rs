@@ -1056,6 +1056,11 @@ fn review(
         obj["metadata"] = json!({});
     }
     obj["metadata"]["creationTimestamp"] = Value::Null;
+    if t.kind == "SelfSubjectReview" {
+        obj["status"] = json!({"userInfo": {"username": ADMIN_USER,
+            "groups": ["system:masters", "system:authenticated"]}});
+        return Ok(obj);
+    }
     let rules_snapshot = shared.settings().access_rules.clone();
     if t.kind == "SelfSubjectRulesReview" {
         let rule_ns = obj["spec"]["namespace"]

@@ -445,6 +445,8 @@ fn auth_can_i_follows_access_rules() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "no");
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(k.ok(&["auth", "can-i", "get", "pods"]).trim(), "yes");
+    assert!(k.ok(&["auth", "whoami"]).contains(testcluster::ADMIN_USER));
+    assert!(k.ok(&["auth", "can-i", "--list"]).contains("*.*"));
     let err = k.fails(&["delete", "namespace", "default"]);
     assert!(
         err.contains("Forbidden") && err.contains("cannot delete resource \"namespaces\""),
