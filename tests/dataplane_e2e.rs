@@ -424,3 +424,32 @@ fn shutdown_fails_readiness_keeps_serving_then_exits_on_sigterm() {
         lab.envoy_log_text()
     );
 }
+
+#[test]
+fn h2c_stays_h2c_in_both_directions() {
+    let Some(mut lab) = Lab::new() else { return };
+    let (pod, client) = (lab.pod_ns.clone(), lab.client_ns.clone());
+    // The test server closes anything that isn't HTTP/2, so a 200 means h2c all the way (what
+    // gRPC without TLS needs).
+    lab.start_app(&pod, &["--h2c", "8090"]);
+    lab.start_app(&client, &["--h2c", "8090"]);
+    lab.proxy_init_ok(&[]);
+    lab.start_envoy();
+
+    let r = lab.h2c(&client, &format!("http://{POD_IP}:8090/hello"));
+    assert_eq!(r["status"], 200, "{r}");
+    assert_eq!(r["body"], "h2c ok");
+    assert_eq!(lab.stat("http.inbound.downstream_cx_http2_total"), 1);
+    assert_eq!(
+        lab.stat("cluster.InboundPassthroughCluster.upstream_cx_http2_total"),
+        1
+    );
+
+    let r = lab.h2c(&pod, &format!("http://{CLIENT_IP}:8090/hello"));
+    assert_eq!(r["status"], 200, "{r}");
+    assert_eq!(lab.stat("http.outbound.downstream_cx_http2_total"), 1);
+    assert_eq!(
+        lab.stat("cluster.PassthroughCluster.upstream_cx_http2_total"),
+        1
+    );
+}

@@ -291,6 +291,11 @@ impl Lab {
         self.netclient(ns, &args)
     }
 
+    /// One HTTP/2 prior-knowledge GET from inside `ns`: `{status, body}` or `{error}`.
+    pub fn h2c(&self, ns: &str, url: &str) -> Value {
+        self.netclient(ns, &["h2c", url])
+    }
+
     pub fn tcp(&self, ns: &str, host: &str, port: u16, data: &str) -> Value {
         self.netclient(ns, &["tcp", host, &port.to_string(), data])
     }
