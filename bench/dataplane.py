@@ -18,7 +18,8 @@ p50/p90/p99 latency, Envoy CPU microseconds per request and Envoy memory, then t
 
 Needs root, iproute2, iptables, setpriv, python3 and the Envoy binary (MESHCTL_ENVOY).
 Usage: sudo bench/dataplane.py [--rounds 3] [--rate 500] [--duration 5] [--connections 8]
-       [--max-connections 16] [--concurrency 2] [--meshctl target/debug/meshctl]
+       [--max-connections 16] [--concurrency 2] [--variant baseline|no-tap|small-buffers|
+       lean-stats|request-ids] [--meshctl target/debug/meshctl]
 """
 import argparse
 import json
@@ -84,10 +85,18 @@ class Bench:
         plan = json.loads(sh(self.opts.meshctl, "proxy-init", "--dry-run", "-o", "json", *common,
                              env=env).stdout)
         sh(*in_ns(NS[side], self.opts.meshctl, "proxy-init", *common), env=env)
+        args = plan["envoyArgs"]
+        if self.opts.variant != "baseline":
+            # A tuning experiment: Envoy runs an edited copy of the bootstrap (JSON).
+            edited = os.path.join(self.dir, f"{side}-envoy-{self.opts.variant}.json")
+            with open(edited, "w") as f:
+                json.dump(VARIANTS[self.opts.variant](plan["bootstrap"]), f)
+            os.chmod(edited, 0o644)
+            args = [edited if a == bootstrap else a for a in args]
         log = open(os.path.join(self.dir, f"{side}-envoy.log"), "w")
         envoy = subprocess.Popen(
             in_ns(NS[side], "setpriv", "--reuid", "1337", "--regid", "1337", "--clear-groups",
-                  self.opts.envoy, *plan["envoyArgs"]),
+                  self.opts.envoy, *args),
             stdout=log, stderr=log,
         )
         self.procs[f"{side}-envoy"] = envoy
@@ -139,6 +148,53 @@ class Bench:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def http_managers(bootstrap):
+    for listener in bootstrap["static_resources"]["listeners"]:
+        for chain in listener.get("filter_chains", []):
+            for f in chain["filters"]:
+                if f["name"] == "envoy.filters.network.http_connection_manager":
+                    yield f["typed_config"]
+
+
+def without_tap(bootstrap):
+    for hcm in http_managers(bootstrap):
+        hcm["http_filters"] = [f for f in hcm["http_filters"] if f["name"] != "envoy.filters.http.tap"]
+    return bootstrap
+
+
+def small_buffers(bootstrap):
+    for listener in bootstrap["static_resources"]["listeners"]:
+        listener["per_connection_buffer_limit_bytes"] = 32768
+    for cluster in bootstrap["static_resources"]["clusters"]:
+        cluster["per_connection_buffer_limit_bytes"] = 32768
+    return bootstrap
+
+
+def lean_stats(bootstrap):
+    # Keep only what meshctl stat reads: the HTTP managers' stats and the passthrough clusters'.
+    bootstrap["stats_config"]["stats_matcher"] = {"inclusion_list": {"patterns": [
+        {"prefix": "http.inbound."}, {"prefix": "http.outbound."},
+        {"prefix": "cluster.PassthroughCluster."}, {"prefix": "cluster.InboundPassthroughCluster."},
+        {"prefix": "server."}, {"prefix": "listener."}, {"prefix": "tcp."},
+    ]}}
+    return bootstrap
+
+
+def request_ids(bootstrap):
+    for hcm in http_managers(bootstrap):
+        hcm["generate_request_id"] = True
+    return bootstrap
+
+
+VARIANTS = {
+    "baseline": lambda b: b,
+    "no-tap": without_tap,
+    "small-buffers": small_buffers,
+    "lean-stats": lean_stats,
+    "request-ids": request_ids,
+}
+
+
 def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -165,6 +221,8 @@ def main():
     ap.add_argument("--connections", type=int, default=8)
     ap.add_argument("--max-connections", type=int, default=16)
     ap.add_argument("--concurrency", type=int, default=2, help="Envoy worker threads")
+    ap.add_argument("--variant", choices=sorted(VARIANTS), default="baseline",
+                    help="tuning experiment: run Envoy with an edited bootstrap")
     ap.add_argument("--meshctl", default=os.path.join(HERE, "..", "target", "debug", "meshctl"))
     ap.add_argument("--envoy", default=os.environ.get("MESHCTL_ENVOY", "envoy"))
     opts = ap.parse_args()
@@ -188,7 +246,7 @@ def main():
 
     by = {key: median_result(rs) for key, rs in runs.items()}
     print(f"\nmeshctl data-plane benchmark: {os.cpu_count()} CPUs, Envoy concurrency "
-          f"{opts.concurrency}, medians of {opts.rounds} rounds of {opts.duration:g}s, "
+          f"{opts.concurrency}, bootstrap {opts.variant}, medians of {opts.rounds} rounds of {opts.duration:g}s, "
           f"load average {os.getloadavg()[0]:.2f}")
     print(f"{'scenario':16}{'load':>9}{'req/s':>10}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}"
           f"{'errors':>8}{'envoy µs/req':>14}{'envoys MB':>10}")
