@@ -151,6 +151,18 @@ pub struct UninstallArgs {
     /// Uninstall even while injected pods remain
     #[arg(long)]
     pub force: bool,
+
+    /// The profile install used (decides which objects exist)
+    #[arg(long, default_value = "default", value_name = "NAME")]
+    pub profile: String,
+
+    /// The --set values install used (repeatable)
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+
+    /// The values files install used (repeatable)
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -280,7 +292,7 @@ pub struct TapArgs {
     /// Header match, repeatable: --header k=v
     #[arg(long, value_name = "K=V")]
     pub header: Vec<String>,
-    /// inbound or outbound (default: both)
+    /// inbound or outbound (default: inbound; Envoy allows one tap session per proxy)
     #[arg(long, value_name = "DIRECTION")]
     pub direction: Option<String>,
     /// Stop after N requests
