@@ -388,9 +388,9 @@ fn traffic_listener(settings: &BootstrapSettings, direction: Direction) -> Value
         "filters": [http_connection_manager(settings, direction)],
     }));
 
+    // No listener stat_prefix: `meshctl stat` reads `listener.0.0.0.0_<port>.*` by address.
     let mut listener = json!({
         "name": direction.listener_name(),
-        "stat_prefix": prefix,
         "address": address,
     });
     if let Some(additional) = additional {
@@ -568,7 +568,6 @@ fn metrics_listener(settings: &BootstrapSettings) -> Value {
     };
     let mut listener = json!({
         "name": "metrics",
-        "stat_prefix": "metrics",
         "address": address,
     });
     if let Some(additional) = additional {

@@ -142,13 +142,19 @@ fn server_first_protocol_on_an_opaque_port_is_not_held_by_detection() {
     assert_eq!(r["banner"], "220 meshctl-test ESMTP ready\r\n", "{r}");
     // It went straight to tcp_proxy on the opaque chain; protocol detection never waited.
     assert_eq!(lab.stat("tcp.inbound_opaque.downstream_cx_total"), 1);
-    assert_eq!(lab.stat("listener.inbound.downstream_pre_cx_timeout"), 0);
+    assert_eq!(
+        lab.stat("listener.0.0.0.0_15006.downstream_pre_cx_timeout"),
+        0
+    );
 
     // The same server on a port nobody marked opaque still works, but only after detection gave
     // up: that is the delay opaque ports avoid.
     let r = lab.banner(&client, POD_IP, 2525);
     assert_eq!(r["banner"], "220 meshctl-test ESMTP ready\r\n", "{r}");
-    assert_eq!(lab.stat("listener.inbound.downstream_pre_cx_timeout"), 1);
+    assert_eq!(
+        lab.stat("listener.0.0.0.0_15006.downstream_pre_cx_timeout"),
+        1
+    );
     assert_eq!(lab.stat("tcp.inbound_opaque.downstream_cx_total"), 1);
 }
 
@@ -361,6 +367,8 @@ fn dual_stack_pods_capture_ipv6_too() {
     lab.start_envoy();
 
     let before = lab.stat("http.inbound.downstream_rq_total");
+    // `meshctl stat` counts connections with the listener's stats, named by the IPv4 address.
+    let listener_before = lab.stat("listener.0.0.0.0_15006.downstream_cx_total");
     let r = lab.http(
         &client,
         "GET",
@@ -374,6 +382,10 @@ fn dual_stack_pods_capture_ipv6_too() {
         "inbound IPv6 should arrive from Envoy"
     );
     assert_eq!(lab.stat("http.inbound.downstream_rq_total"), before + 1);
+    assert_eq!(
+        lab.stat("listener.0.0.0.0_15006.downstream_cx_total"),
+        listener_before + 1
+    );
 
     let before = lab.stat("http.outbound.downstream_rq_total");
     let r = lab.http(
