@@ -465,3 +465,36 @@ fn h2c_stays_h2c_in_both_directions() {
         1
     );
 }
+
+#[test]
+fn legacy_backend_on_request_and_when_detected() {
+    let Some(lab) = Lab::new() else { return };
+    if support::which("iptables-legacy-restore").is_none() {
+        support::skip_or_fail("iptables-legacy tools are needed for the legacy backend test");
+        return;
+    }
+    // Requested: the rules land in the legacy tables, none in nf_tables.
+    let out = lab.proxy_init(&["--iptables-backend", "legacy"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("(legacy backend)"), "{stderr}");
+    assert!(
+        lab.nat_rules("iptables-legacy-save")
+            .contains("-A MESHCTL_INBOUND")
+    );
+    assert!(!lab.nat_rules("iptables-nft-save").contains("MESHCTL"));
+
+    // Detected: the legacy tables already hold the most rules (an old node), so auto keeps using
+    // legacy instead of splitting the pod's rules across two backends.
+    let out = lab.proxy_init(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("(legacy backend)"), "{stderr}");
+    assert!(!lab.nat_rules("iptables-nft-save").contains("MESHCTL"));
+    assert_eq!(
+        lab.nat_rules("iptables-legacy-save")
+            .matches("-A PREROUTING -p tcp -j MESHCTL_INBOUND")
+            .count(),
+        1
+    );
+}
