@@ -327,33 +327,46 @@ fn a_refused_ipv6_restore_rolls_back_ipv4() {
     .unwrap();
     std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
 
-    let out = lab
-        .in_ns(&lab.pod_ns)
-        .env("PATH", &bin)
-        .arg(env!("CARGO_BIN_EXE_meshctl"))
-        .args([
-            "proxy-init",
-            "--iptables-backend",
-            "nft",
-            "--pod-ips",
-            &format!("{POD_IP},fd00:77::2"),
-            "--bootstrap-out",
-        ])
-        .arg(lab.path("envoy.yaml"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("ip6tables-nft-restore refused the IPv6 rules"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("line 3 failed"), "{stderr}");
+    let failing_run = |skip: &str| {
+        let out = lab
+            .in_ns(&lab.pod_ns)
+            .env("PATH", &bin)
+            .arg(env!("CARGO_BIN_EXE_meshctl"))
+            .args([
+                "proxy-init",
+                "--iptables-backend",
+                "nft",
+                "--skip-inbound-ports",
+                skip,
+                "--pod-ips",
+                &format!("{POD_IP},fd00:77::2"),
+                "--bootstrap-out",
+            ])
+            .arg(lab.path("envoy.yaml"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("ip6tables-nft-restore refused the IPv6 rules"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("line 3 failed"), "{stderr}");
+    };
+
+    // First run: nothing of ours before, nothing of ours after.
+    failing_run("22");
     let after = lab.nat_rules("iptables-save");
     assert!(
         !after.contains("MESHCTL"),
         "IPv4 rules were left behind:\n{after}"
     );
+
+    // A re-run that fails keeps the previous run's rules exactly.
+    lab.proxy_init_ok(&["--skip-inbound-ports", "22"]);
+    let previous = lab.nat_rules("iptables-save");
+    failing_run("23");
+    assert_eq!(lab.nat_rules("iptables-save"), previous);
 }
 
 #[test]
