@@ -199,12 +199,31 @@ fn skip_lists_are_honoured() {
 }
 
 #[test]
-fn retries_recover_a_flaky_upstream() {
+fn retries_and_the_request_timeout_apply_to_outbound_requests() {
     let Some(mut lab) = Lab::new() else { return };
     let (pod, client) = (lab.pod_ns.clone(), lab.client_ns.clone());
     lab.start_app(&client, &["--http", "8080"]);
-    lab.proxy_init_ok(&["--retries", "2"]);
+    lab.start_app(&pod, &["--http", "8080"]);
+    lab.proxy_init_ok(&["--retries", "2", "--request-timeout", "1s"]);
     lab.start_envoy();
+
+    // The outbound request timeout cuts a slow destination (Envoy answers 504)...
+    let r = lab.http(
+        &pod,
+        "GET",
+        &format!("http://{CLIENT_IP}:8080/slow?ms=3000"),
+        &[],
+    );
+    assert_eq!(r["status"], 504, "{r}");
+    // ...but never inbound requests: the app takes as long as it takes.
+    let r = lab.http(
+        &client,
+        "GET",
+        &format!("http://{POD_IP}:8080/slow?ms=1500"),
+        &[],
+    );
+    assert_eq!(r["status"], 200, "{r}");
+    assert_eq!(lab.stat("cluster.PassthroughCluster.upstream_rq_retry"), 0);
 
     // Two 503s, then success: an idempotent GET is retried and the app sees a 200.
     let r = lab.http(

@@ -1,7 +1,7 @@
 """The test "app" for the data-plane tests: HTTP, TCP echo and server-first (banner) servers.
 
 Usage: app.py [--http PORT]... [--http6 PORT]... [--echo PORT]... [--banner PORT]... [--h2c PORT]...
-HTTP paths: /echo (JSON with what arrived, including the peer address), /flaky/KEY?fail=N
+HTTP paths: /echo (JSON with what arrived, including the peer address), /slow?ms=N, /flaky/KEY?fail=N
 (503 for the first N requests per KEY, then 200), anything else 200 "ok".
 """
 import http.server
@@ -10,6 +10,7 @@ import socket
 import socketserver
 import sys
 import threading
+import time
 import urllib.parse
 
 FLAKY = {}
@@ -40,6 +41,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "headers": [[k.lower(), v] for k, v in self.headers.items()],
                 "body": body_in.decode("utf-8", "replace"),
             }).encode()
+        elif url.path == "/slow":
+            ms = int(urllib.parse.parse_qs(url.query).get("ms", ["1000"])[0])
+            time.sleep(ms / 1000)
+            body = b"slow ok\n"
         elif url.path.startswith("/flaky/"):
             fail = int(urllib.parse.parse_qs(url.query).get("fail", ["1"])[0])
             with FLAKY_LOCK:
