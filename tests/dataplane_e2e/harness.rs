@@ -254,7 +254,12 @@ impl Lab {
             .iter_mut()
             .find(|(n, _)| n == "envoy")
             .expect("envoy started");
-        run_ok(Command::new("kill").args(["-TERM", &child.id().to_string()]));
+        // Through python3 (already required) rather than a `kill` binary slim images may lack.
+        run_ok(Command::new("python3").args([
+            "-c",
+            "import os, signal, sys; os.kill(int(sys.argv[1]), signal.SIGTERM)",
+            &child.id().to_string(),
+        ]));
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(Some(status)) = child.try_wait() {
