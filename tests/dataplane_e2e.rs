@@ -62,6 +62,13 @@ fn http_and_tcp_go_through_the_sidecar_untouched() {
     );
     assert_eq!(lab.stat("http.inbound.downstream_rq_total"), before + 3);
 
+    // WebSocket upgrades pass (Envoy refuses upgrades it is not configured for).
+    let before = lab.stat("http.inbound.downstream_rq_total");
+    let r = lab.upgrade(&client, &format!("http://{POD_IP}:8080/ws"), "frame bytes");
+    assert_eq!(r["status"], 101, "{r}");
+    assert_eq!(r["echoed"], "frame bytes", "{r}");
+    assert_eq!(lab.stat("http.inbound.downstream_rq_total"), before + 1);
+
     // Outbound HTTP from the app: through Envoy.
     let before = lab.stat("http.outbound.downstream_rq_total");
     let r = lab.http(&pod, "GET", &format!("http://{CLIENT_IP}:8080/echo"), &[]);

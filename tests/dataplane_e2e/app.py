@@ -1,7 +1,8 @@
 """The test "app" for the data-plane tests: HTTP, TCP echo and server-first (banner) servers.
 
 Usage: app.py [--http PORT]... [--http6 PORT]... [--echo PORT]... [--banner PORT]... [--h2c PORT]...
-HTTP paths: /echo (JSON with what arrived, including the peer address), /slow?ms=N, /flaky/KEY?fail=N
+HTTP paths: /echo (JSON with what arrived, including the peer address), /slow?ms=N, /ws (WebSocket upgrade, then a raw echo),
+/flaky/KEY?fail=N
 (503 for the first N requests per KEY, then 200), anything else 200 "ok".
 """
 import http.server
@@ -41,6 +42,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "headers": [[k.lower(), v] for k, v in self.headers.items()],
                 "body": body_in.decode("utf-8", "replace"),
             }).encode()
+        elif url.path == "/ws" and self.headers.get("upgrade", "").lower() == "websocket":
+            # Switch protocols, then echo raw bytes until the client closes.
+            self.wfile.write(
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+            )
+            self.wfile.flush()
+            while True:
+                data = self.connection.recv(65536)
+                if not data:
+                    break
+                self.connection.sendall(data)
+            self.close_connection = True
+            return
         elif url.path == "/slow":
             ms = int(urllib.parse.parse_qs(url.query).get("ms", ["1000"])[0])
             time.sleep(ms / 1000)

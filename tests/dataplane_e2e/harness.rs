@@ -296,6 +296,11 @@ impl Lab {
         self.netclient(ns, &args)
     }
 
+    /// A WebSocket upgrade from inside `ns`, then `data` echoed: `{status, echoed}`.
+    pub fn upgrade(&self, ns: &str, url: &str, data: &str) -> Value {
+        self.netclient(ns, &["upgrade", url, data])
+    }
+
     /// One HTTP/2 prior-knowledge GET from inside `ns`: `{status, body}` or `{error}`.
     pub fn h2c(&self, ns: &str, url: &str) -> Value {
         self.netclient(ns, &["h2c", url])

@@ -3,6 +3,7 @@
   netclient.py http METHOD URL [--http10] [--header K:V]...   -> {status, headers, body} | {error}
   netclient.py tcp HOST PORT DATA                              -> {received} | {error}
   netclient.py banner HOST PORT                                -> {banner} | {error}
+  netclient.py upgrade URL DATA                                -> {status, echoed} | {error}
   netclient.py h2c URL                                         -> {status, body} | {error}
 """
 import json
@@ -172,12 +173,43 @@ def h2c(url):
                 return {"status": status, "body": body.decode("utf-8", "replace")}
 
 
+def upgrade(url, data):
+    """A WebSocket-style upgrade, then `data` echoed over the upgraded connection."""
+    u = urllib.parse.urlsplit(url)
+    request = (
+        f"GET {u.path or '/'} HTTP/1.1\r\nHost: {u.netloc}\r\nConnection: Upgrade\r\n"
+        "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    ).encode()
+    with socket.create_connection((u.hostname, u.port or 80), timeout=TIMEOUT) as s:
+        s.sendall(request)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = s.recv(1)
+            if not chunk:
+                return {"error": f"closed during the handshake: {head!r}"}
+            head += chunk
+        status = int(head.split()[1])
+        if status != 101:
+            return {"status": status}
+        s.sendall(data.encode())
+        got = b""
+        while len(got) < len(data):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+    return {"status": status, "echoed": got.decode("utf-8", "replace")}
+
+
 def main(argv):
     try:
         if argv[0] == "http":
             result = http(argv[1], argv[2], argv[3:])
         elif argv[0] == "tcp":
             result = tcp(argv[1], argv[2], argv[3])
+        elif argv[0] == "upgrade":
+            result = upgrade(argv[1], argv[2])
         elif argv[0] == "h2c":
             result = h2c(argv[1])
         elif argv[0] == "banner":
