@@ -251,6 +251,36 @@ fn create_get_describe_delete() {
             .is_some()
     );
 
+    k.ok(&[
+        "create",
+        "service",
+        "clusterip",
+        "api",
+        "-n",
+        "shop",
+        "--tcp=80:8080",
+    ]);
+    let api = k.cluster.get("v1", "Service", "shop", "api").unwrap();
+    assert_eq!(api["spec"]["ports"][0]["targetPort"], 8080);
+    k.ok(&[
+        "create",
+        "job",
+        "once",
+        "-n",
+        "shop",
+        "--image=busybox",
+        "--",
+        "true",
+    ]);
+    k.ok(&[
+        "wait",
+        "--for=condition=complete",
+        "job/once",
+        "-n",
+        "shop",
+        "--timeout=60s",
+    ]);
+
     // Server-side dry run stores nothing.
     k.ok(&[
         "create",
