@@ -1,6 +1,7 @@
 //! Just enough Kubernetes protobuf decoding for the typed requests kubectl sends as
-//! `application/vnd.kubernetes.protobuf` (auth can-i reviews, `kubectl create namespace|
-//! configmap|secret|serviceaccount`). Everything else kubectl sends as JSON.
+//! `application/vnd.kubernetes.protobuf` (auth can-i/whoami reviews, `kubectl create namespace|
+//! configmap|secret|serviceaccount|deployment|service|job`, `kubectl run`). Everything else
+//! kubectl sends as JSON.
 
 use serde_json::{Map, Value, json};
 
