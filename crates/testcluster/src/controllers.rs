@@ -43,12 +43,12 @@ struct Memory {
 pub async fn run(shared: Arc<Shared>) {
     let mut memory = Memory::default();
     loop {
-        let waiting = reconcile(&shared, &mut memory).await;
-        let tick = if waiting {
-            Duration::from_millis(20)
-        } else {
-            Duration::from_millis(250)
-        };
+        // Sleep until the next pod is due (or a write wakes us), at most 250 ms.
+        let tick = reconcile(&shared, &mut memory)
+            .await
+            .map_or(Duration::from_millis(250), |due| {
+                due.clamp(Duration::from_millis(5), Duration::from_millis(250))
+            });
         tokio::select! {
             _ = shared.changed.notified() => {}
             _ = tokio::time::sleep(tick) => {}
@@ -252,6 +252,21 @@ fn record_event(
         return;
     };
     let ns = ns_of(obj);
+    // Repeats of the same event bump its count, as the real event recorder does.
+    let existing = shared
+        .read(|s| s.all(&events, Some(&ns)))
+        .into_iter()
+        .find(|e| {
+            e["involvedObject"]["uid"] == obj["metadata"]["uid"]
+                && e["reason"] == reason
+                && e["message"] == message
+        });
+    if let Some(mut e) = existing {
+        e["count"] = json!(e["count"].as_i64().unwrap_or(1) + 1);
+        e["lastTimestamp"] = json!(util::now());
+        write_object(shared, &events, e);
+        return;
+    }
     let name = format!(
         "{}.{:x}",
         name_of(obj),
@@ -275,7 +290,7 @@ fn backing_off(memory: &Memory, owner: &Value) -> bool {
 }
 
 /// One pass over everything. Returns true when something waits on time (pending pods).
-async fn reconcile(shared: &Arc<Shared>, memory: &mut Memory) -> bool {
+async fn reconcile(shared: &Arc<Shared>, memory: &mut Memory) -> Option<Duration> {
     finalize_namespaces(shared);
     collect_garbage(shared);
     deployments(shared);
@@ -866,9 +881,10 @@ pub fn apply_pod_readiness(shared: &Arc<Shared>, ns: &str, name: &str, ready: bo
 }
 
 /// Schedules pods and moves them to Running/Ready (or Succeeded for Job pods) after the delay.
-fn kubelet(shared: &Arc<Shared>, memory: &mut Memory) -> bool {
+/// Returns how soon a pending pod is due, if any.
+fn kubelet(shared: &Arc<Shared>, memory: &mut Memory) -> Option<Duration> {
     let Some(pt) = find(shared, "", "pods") else {
-        return false;
+        return None;
     };
     let (delay, overrides) = {
         let s = shared.settings();
@@ -877,14 +893,15 @@ fn kubelet(shared: &Arc<Shared>, memory: &mut Memory) -> bool {
     let pods = shared.read(|s| s.all(&pt, None));
     let live: BTreeSet<String> = pods.iter().map(uid_of).collect();
     memory.first_seen.retain(|uid, _| live.contains(uid));
-    let mut waiting = false;
+    let mut next: Option<Duration> = None;
+    let mut due_in = |d: Duration| next = Some(next.map_or(d, |n| n.min(d)));
     for pod in pods.iter().filter(|p| !deleting(p)) {
         let key = (ns_of(pod), name_of(pod));
         if pod["spec"]["nodeName"].as_str().is_none_or(str::is_empty) {
             let mut bound = pod.clone();
             bound["spec"]["nodeName"] = json!(NODE_NAME);
             write_object(shared, &pt, bound);
-            waiting = true;
+            due_in(Duration::ZERO);
             continue;
         }
         let seen = *memory
@@ -912,7 +929,7 @@ fn kubelet(shared: &Arc<Shared>, memory: &mut Memory) -> bool {
             continue;
         }
         if seen.elapsed() < delay {
-            waiting = true;
+            due_in(delay - seen.elapsed());
             continue;
         }
         memory.next_ip += 1;
@@ -931,5 +948,5 @@ fn kubelet(shared: &Arc<Shared>, memory: &mut Memory) -> bool {
         };
         write_status(shared, &pt, pod, status);
     }
-    waiting
+    next
 }
