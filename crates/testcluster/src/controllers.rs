@@ -883,9 +883,7 @@ pub fn apply_pod_readiness(shared: &Arc<Shared>, ns: &str, name: &str, ready: bo
 /// Schedules pods and moves them to Running/Ready (or Succeeded for Job pods) after the delay.
 /// Returns how soon a pending pod is due, if any.
 fn kubelet(shared: &Arc<Shared>, memory: &mut Memory) -> Option<Duration> {
-    let Some(pt) = find(shared, "", "pods") else {
-        return None;
-    };
+    let pt = find(shared, "", "pods")?;
     let (delay, overrides) = {
         let s = shared.settings();
         (s.ready_delay, s.pod_ready.clone())
