@@ -240,5 +240,23 @@ async fn failing_webhook_blocks_pods_and_records_failed_create() {
         .await
         .unwrap();
     assert_eq!(event["involvedObject"]["kind"], "ReplicaSet");
+    // The controller retries (with back-off); repeats aggregate into one Event with a count.
+    let repeated = async {
+        loop {
+            let failed: Vec<Value> = cluster
+                .list("v1", "Event", Some("shop"))
+                .into_iter()
+                .filter(|e| e["reason"] == "FailedCreate")
+                .collect();
+            if failed.len() == 1 && failed[0]["count"].as_i64().unwrap_or(0) >= 2 {
+                return;
+            }
+            assert_eq!(failed.len(), 1, "{failed:#?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(30), repeated)
+        .await
+        .unwrap();
     assert!(cluster.list("v1", "Pod", Some("shop")).is_empty());
 }
