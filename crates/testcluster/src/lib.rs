@@ -174,7 +174,7 @@ impl Builder {
             log_to_stderr: self.verbose,
             ..Default::default()
         };
-        let shared = Shared::new(token.clone(), settings);
+        let shared = Shared::new(token.clone(), &certs.ca_pem, settings);
         *shared.base_url.lock().unwrap_or_else(|e| e.into_inner()) = base_url.clone();
 
         let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -61,10 +61,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub fn new(token: String, settings: Settings) -> Arc<Shared> {
+    pub fn new(token: String, root_ca: &str, settings: Settings) -> Arc<Shared> {
         let (events, _) = broadcast::channel(8192);
         Arc::new(Shared {
-            store: Mutex::new(Store::new()),
+            store: Mutex::new(Store::new(root_ca)),
             events,
             changed: Notify::new(),
             token,

@@ -144,7 +144,8 @@ async fn list_selectors_and_paging() {
         .list(&ListParams::default().labels("tier notin (web),!missing"))
         .await
         .unwrap();
-    assert_eq!(names(l), ["c", "d"]);
+    // `notin` also matches objects without the label: the published root CA has none.
+    assert_eq!(names(l), ["c", "d", "kube-root-ca.crt"]);
     let l = cms
         .list(&ListParams::default().fields("metadata.name=c"))
         .await
@@ -158,7 +159,7 @@ async fn list_selectors_and_paging() {
         .list(&ListParams::default().limit(3).continue_token(&token))
         .await
         .unwrap();
-    assert_eq!(names(rest), ["d"]);
+    assert_eq!(names(rest), ["d", "kube-root-ca.crt"]);
 
     // Metadata-only clients get PartialObjectMetadata.
     let meta = cms
@@ -176,9 +177,20 @@ async fn list_selectors_and_paging() {
     // Across namespaces.
     let all: Api<ConfigMap> = Api::all(client);
     assert_eq!(
-        all.list(&ListParams::default()).await.unwrap().items.len(),
+        all.list(&ListParams::default().labels("app=shop"))
+            .await
+            .unwrap()
+            .items
+            .len(),
         4
     );
+    // Every namespace has the root CA, as on a real cluster.
+    let roots = all
+        .list(&ListParams::default().fields("metadata.name=kube-root-ca.crt"))
+        .await
+        .unwrap();
+    assert_eq!(roots.items.len(), 4);
+    assert!(roots.items[0].data.as_ref().unwrap()["ca.crt"].contains("BEGIN CERTIFICATE"));
 }
 
 #[tokio::test]
