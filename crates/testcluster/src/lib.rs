@@ -18,7 +18,7 @@
 //!
 //! What it serves:
 //! - `/version` (v1.36), discovery (`/api`, `/apis`, per group/version `APIResourceList`) for core,
-//!   apps, batch, rbac, admissionregistration, policy, apiextensions, authorization, coordination
+//!   apps, batch, rbac, admissionregistration, policy, apiextensions, authorization, coordination,
 //!   discovery.k8s.io and authentication.k8s.io, plus CRD-defined resources once a CRD is created.
 //! - CRUD, list (label/field selectors, limit/continue), watch (resourceVersion, 410 on
 //!   compacted versions, `sendInitialEvents`), `dryRun=All`, json/merge/strategic merge patch and
@@ -28,6 +28,12 @@
 //!   after [`Builder::ready_delay`].
 //! - SelfSubjectAccessReview/SubjectAccessReview from [`AccessRule`]s (allow all by default;
 //!   denied requests get 403), injected [`Fault`]s and a [`RequestRecord`] log.
+//! - Mutating admission webhooks ([`admission`]) for every API write and every controller-made
+//!   pod; `pods/portforward` ([`portforward`]) to addresses registered with
+//!   [`TestCluster::register_port_forward`].
+//!
+//! In sync tests use [`TestCluster::start_blocking`] and [`TestCluster::apply_yaml_blocking`].
+//! The user guide is `docs/testcluster.md`.
 
 pub mod admission;
 mod admit;
