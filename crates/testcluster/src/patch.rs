@@ -97,7 +97,7 @@ fn merge_value(target: &mut Value, patch: &Value, path: &mut Vec<String>) {
             continue;
         }
         if key.starts_with('$') {
-            // $setElementOrder, $retainKeys: ordering/pruning hints we do not need.
+            // $setElementOrder (ordering) is not modelled; $retainKeys is applied below.
             continue;
         }
         if value.is_null() {
@@ -142,6 +142,10 @@ fn merge_value(target: &mut Value, patch: &Value, path: &mut Vec<String>) {
             }
         }
         path.pop();
+    }
+    // `$retainKeys` (union types such as a Deployment's strategy): only the listed keys stay.
+    if let Some(keep) = patch_map.get("$retainKeys").and_then(Value::as_array) {
+        target_map.retain(|k, _| keep.iter().any(|x| x.as_str() == Some(k.as_str())));
     }
 }
 
@@ -436,6 +440,20 @@ mod tests {
         );
         assert_eq!(obj["metadata"]["finalizers"], json!(["a", "b"]));
         assert_eq!(obj["spec"]["selector"], json!({"y": "2"}));
+    }
+
+    #[test]
+    fn retain_keys_and_delete_from_primitive_list() {
+        let mut d = json!({"spec": {"strategy": {"type": "RollingUpdate",
+            "rollingUpdate": {"maxSurge": 1}}}, "metadata": {"finalizers": ["a", "b", "c"]}});
+        strategic_merge(
+            &mut d,
+            &json!({"spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate",
+                                          "rollingUpdate": null}},
+                    "metadata": {"$deleteFromPrimitiveList/finalizers": ["b"]}}),
+        );
+        assert_eq!(d["spec"]["strategy"], json!({"type": "Recreate"}));
+        assert_eq!(d["metadata"]["finalizers"], json!(["a", "c"]));
     }
 
     #[test]
