@@ -334,6 +334,27 @@ fn apply_client_side_and_server_side() {
             .is_string()
     );
 
+    // A client-side apply that puts a sidecar first keeps that order (kubectl's $setElementOrder).
+    let sidecar_first = changed.replace(
+        "      containers:\n      - name: web",
+        "      containers:\n      - name: proxy\n        image: envoy:1\n      - name: web",
+    );
+    assert!(
+        k.ok_in(&["apply", "-f", "-"], Some(&sidecar_first))
+            .contains("configured")
+    );
+    let d = k
+        .cluster
+        .get("apps/v1", "Deployment", "shop", "web")
+        .unwrap();
+    let names: Vec<&str> = d["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["proxy", "web"]);
+
     // Server-side apply: a second manager changing replicas conflicts, --force-conflicts wins.
     let ssa = DEPLOYMENT.replace("replicas: 2", "replicas: 5");
     let out = k.run(
