@@ -1063,17 +1063,15 @@ fn review(
     }
     let rules_snapshot = shared.settings().access_rules.clone();
     if t.kind == "SelfSubjectRulesReview" {
-        let rule_ns = obj["spec"]["namespace"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let denies: Vec<&AccessRule> = rules_snapshot.iter().filter(|r| !r.allowed).collect();
+        // Rules are first-match with default allow, which RBAC-style rule lists cannot express
+        // exactly: report "everything" and flag the list incomplete when any deny exists
+        // (clients must then ask SelfSubjectAccessReview, as kubectl does for can-i).
+        let has_denies = rules_snapshot.iter().any(|r| !r.allowed);
         obj["status"] = json!({
             "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
             "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
-            "incomplete": !denies.is_empty(),
+            "incomplete": has_denies,
         });
-        let _ = rule_ns;
         return Ok(obj);
     }
     let user = if t.kind == "SelfSubjectAccessReview" {
