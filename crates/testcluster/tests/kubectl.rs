@@ -692,7 +692,7 @@ fn port_forward_to_a_registered_address() {
 fn get_watch_streams_table_rows_until_the_timeout() {
     let Some(k) = Kubectl::start() else { return };
     let child = Command::new(&k.bin)
-        .args(["get", "pods", "-w", "--request-timeout=3s", "-n", "default"])
+        .args(["get", "pods", "-w", "--request-timeout=5s", "-n", "default"])
         .env("KUBECONFIG", k.cluster.kubeconfig_path())
         .env("KUBECACHEDIR", &k.cache)
         .stdout(Stdio::piped())
