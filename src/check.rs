@@ -102,6 +102,7 @@ pub async fn run(options: CheckOptions, progress: Option<Progress>) -> Report {
         retry_interval: options.retry_interval,
         deadline: start + options.wait.unwrap_or(options.timeout),
         margin: Duration::from_secs(2),
+        concurrency: 16,
     };
     let defs = checks(&options);
     let fail_on_warning = options.fail_on_warning;
