@@ -36,13 +36,21 @@ fn closed_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
+/// The report on stdout: one JSON document matching docs/check-schema.json.
 fn json_of(output: &std::process::Output) -> serde_json::Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+    let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!(
             "stdout is not one JSON document ({e}): {}",
             String::from_utf8_lossy(&output.stdout)
         )
-    })
+    });
+    if let Err(e) = support::validate_json_schema(
+        "docs/check-schema.json",
+        &String::from_utf8_lossy(&output.stdout),
+    ) {
+        panic!("report does not match the schema: {e}");
+    }
+    report
 }
 
 fn result_of<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
