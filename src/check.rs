@@ -85,7 +85,7 @@ pub fn checks(options: &CheckOptions) -> Vec<Check> {
     if options.pre {
         checks.extend(pre_install::checks());
     } else {
-        checks.extend(control_plane::checks());
+        checks.extend(control_plane::checks(&options.mesh_namespace));
     }
     if options.proxy {
         checks.extend(data_plane::checks());

@@ -82,7 +82,7 @@ async fn meshed_pods(ctx: Arc<Context>) -> Verdict {
     meshed.sort();
     let scope = match &ctx.options.namespace {
         Some(ns) => format!("in namespace {ns}"),
-        None => "in all namespaces".to_string(),
+        None => "in any namespace".to_string(),
     };
     let message = match meshed.len() {
         0 => format!("no meshed pods {scope}"),
