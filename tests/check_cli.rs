@@ -85,8 +85,18 @@ fn pre_and_proxy_together_is_a_usage_error() {
 }
 
 #[test]
-fn a_bad_wait_duration_is_a_usage_error() {
+fn a_bad_wait_or_timeout_is_a_usage_error() {
     meshctl().args(["check", "--wait", "soon"]).assert().code(2);
+    meshctl()
+        .args(["check", "--wait", "0s"])
+        .assert()
+        .code(2)
+        .stdout("");
+    meshctl()
+        .args(["check", "--timeout", "0"])
+        .assert()
+        .code(2)
+        .stdout("");
 }
 
 #[test]
