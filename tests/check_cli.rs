@@ -245,3 +245,26 @@ fn dropped_connections_are_a_clear_error() {
         "{message}"
     );
 }
+
+#[test]
+fn off_a_terminal_there_are_no_colours_or_spinner() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope");
+    let mut cmd = Command::cargo_bin("meshctl").unwrap();
+    cmd.env_remove("KUBECONFIG")
+        .env_remove("NO_COLOR")
+        .timeout(Duration::from_secs(60));
+    let output = cmd
+        .args(["check", "--kubeconfig"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(!output.stdout.contains(&0x1b), "colour codes on a pipe");
+    // stderr carries no spinner frames (nothing at all: the report says everything).
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

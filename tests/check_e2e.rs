@@ -823,3 +823,48 @@ async fn proxy_checks_reach_real_envoys_and_catch_a_draining_one() {
         "{coverage}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unready_sidecar_fails_and_skips_its_admin_checks() {
+    let cluster = TestCluster::start().await;
+    install(&cluster, 365).await;
+    cluster
+        .apply_yaml(
+            &json!({
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": "classic", "namespace": "default",
+                    "annotations": {"meshctl.io/status": json!({"version": meshctl::VERSION}).to_string()}},
+                "spec": {"containers": [
+                    {"name": "app", "image": "nginx:1.27"},
+                    {"name": "meshctl-proxy", "image": "envoyproxy/envoy:v1.40.0"}
+                ]}
+            })
+            .to_string(),
+        )
+        .await
+        .unwrap();
+    pods_in(&cluster, "default", 1).await;
+    cluster.set_pod_ready("default", "classic", false);
+
+    // Every namespace: no -n.
+    let (code, report) = check(&cluster, &["--proxy"]).await;
+    assert_eq!(code, 1);
+    assert_eq!(
+        one(&report, "data-plane.meshed-pods")["message"],
+        "1 meshed pod in any namespace"
+    );
+    let sidecar = one(&report, "data-plane.sidecar-ready");
+    assert_eq!(sidecar["result"], "error");
+    assert_eq!(sidecar["description"], "default/classic: sidecar ready");
+    assert!(
+        sidecar["message"]
+            .as_str()
+            .unwrap()
+            .contains("meshctl-proxy not ready"),
+        "{sidecar}"
+    );
+    assert_eq!(result(&report, "data-plane.admin-reachable"), "skipped");
+    assert_eq!(result(&report, "data-plane.proxy-live"), "skipped");
+    assert_eq!(result(&report, "data-plane.proxy-version"), "skipped");
+    assert_eq!(result(&report, "data-plane.injected-version"), "ok");
+}
