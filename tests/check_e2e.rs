@@ -868,3 +868,20 @@ async fn an_unready_sidecar_fails_and_skips_its_admin_checks() {
     assert_eq!(result(&report, "data-plane.proxy-version"), "skipped");
     assert_eq!(result(&report, "data-plane.injected-version"), "ok");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pre_accepts_an_existing_but_empty_mesh_namespace() {
+    let cluster = TestCluster::start().await;
+    cluster
+        .apply_yaml(&format!(
+            "apiVersion: v1\nkind: Namespace\nmetadata: {{name: {MESH_NS}}}\n"
+        ))
+        .await
+        .unwrap();
+    let (code, report) = check(&cluster, &["--pre"]).await;
+    assert_eq!(code, 0, "{:#?}", problems(&report));
+    assert_eq!(
+        one(&report, "pre-install.namespace")["message"],
+        format!("{MESH_NS} exists and is empty")
+    );
+}
