@@ -1,16 +1,22 @@
 //! Where writes meet the mutating admission webhooks ([`crate::admission`]). Every create and
 //! update through the API, and every pod a controller creates, passes through here.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
 use crate::admission::{
-    AdmissionContext, AdmissionInput, GroupVersionResource, run_mutating_webhooks,
+    AdmissionContext, AdmissionInput, AdmissionLog, GroupVersionResource, run_mutating_webhooks,
 };
 use crate::errors::ApiError;
 use crate::resources::ResourceType;
 use crate::server::{ADMIN_USER, Shared};
+
+tokio::task_local! {
+    /// Warnings webhooks returned while handling the current API request (sent back as
+    /// `Warning` headers); absent for controller writes.
+    pub static WARNINGS: Arc<Mutex<Vec<String>>>;
+}
 
 /// Runs the mutating webhooks that apply to this write; returns the (possibly patched) object.
 pub async fn admit(
@@ -60,13 +66,18 @@ pub async fn admit(
         "system:masters".to_string(),
         "system:authenticated".to_string(),
     ];
-    run_mutating_webhooks(&ctx, &configs, input)
-        .await
-        .map_err(|e| ApiError::new(e.code, e.reason, e.message))
+    let result = run_mutating_webhooks(&ctx, &configs, input).await;
+    let calls = ctx.log().calls();
+    let warnings: Vec<String> = calls.iter().flat_map(|c| c.warnings.clone()).collect();
+    if !warnings.is_empty() {
+        let _ = WARNINGS.try_with(|w| crate::server::lock(w).extend(warnings));
+    }
+    crate::server::lock(&shared.admission_calls).extend(calls);
+    result.map_err(|e| ApiError::new(e.code, e.reason, e.message))
 }
 
 /// The admission context over this server: namespaces from the store, services from the
-/// test's registrations, calls recorded in the shared log.
+/// test's registrations.
 fn context(shared: &Arc<Shared>) -> AdmissionContext {
     let for_namespaces = shared.clone();
     let for_services = shared.clone();
@@ -84,5 +95,6 @@ fn context(shared: &Arc<Shared>) -> AdmissionContext {
                 .get(&(ns.to_string(), name.to_string(), port))
                 .copied()
         })
-        .with_log(shared.admission_log.clone())
+        // A log per request, so this request's warnings can be told apart.
+        .with_log(AdmissionLog::default())
 }

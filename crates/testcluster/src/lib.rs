@@ -450,7 +450,7 @@ impl TestCluster {
     /// Every mutating admission webhook call so far (configuration, webhook, review sent,
     /// outcome), in order.
     pub fn admission_calls(&self) -> Vec<admission::WebhookCall> {
-        self.shared.admission_log.calls()
+        server::lock(&self.shared.admission_calls).clone()
     }
 
     /// Every request so far, in order.

@@ -52,10 +52,10 @@ pub struct Shared {
     pub log: Mutex<Vec<RequestRecord>>,
     pub base_url: Mutex<String>,
     /// Every mutating webhook call.
-    pub admission_log: crate::admission::AdmissionLog,
+    pub admission_calls: Mutex<Vec<crate::admission::WebhookCall>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic elsewhere must not take the whole test server down.
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -71,7 +71,7 @@ impl Shared {
             settings: Mutex::new(settings),
             log: Mutex::new(Vec::new()),
             base_url: Mutex::new(String::new()),
-            admission_log: crate::admission::AdmissionLog::default(),
+            admission_calls: Mutex::new(Vec::new()),
         })
     }
 
@@ -259,19 +259,34 @@ pub async fn handle(
     record.body = String::from_utf8_lossy(&body).into_owned();
 
     let verbose = shared.settings().log_to_stderr;
-    let response = respond(
-        &shared,
-        &info,
-        &method,
-        &path,
-        &query,
-        content_type.as_deref(),
-        &accept,
-        auth.as_deref(),
-        body,
-        req,
-    )
-    .await;
+    let warnings = Arc::new(Mutex::new(Vec::<String>::new()));
+    let response = crate::admit::WARNINGS
+        .scope(
+            warnings.clone(),
+            respond(
+                &shared,
+                &info,
+                &method,
+                &path,
+                &query,
+                content_type.as_deref(),
+                &accept,
+                auth.as_deref(),
+                body,
+                req,
+            ),
+        )
+        .await;
+    // Webhook warnings reach the client as `Warning` headers, as kube-apiserver sends them.
+    let response = response.map(|mut r| {
+        for w in lock(&warnings).iter() {
+            let text = format!("299 - \"{}\"", w.replace('"', "'"));
+            if let Ok(v) = hyper::header::HeaderValue::from_str(&text) {
+                r.headers_mut().append("warning", v);
+            }
+        }
+        r
+    });
     if verbose {
         let status = response.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
         let query = if record.query.is_empty() {

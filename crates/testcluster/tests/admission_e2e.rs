@@ -66,6 +66,7 @@ async fn webhook() -> (SocketAddr, String, Arc<Mutex<Vec<Value>>>) {
                             };
                             let answer = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
                             "response": {"uid": review["request"]["uid"], "allowed": true,
+                                         "warnings": ["sidecar injected by the test webhook"],
                                          "patchType": "JSONPatch", "patch": BASE64.encode(patch.to_string())}});
                             Ok::<_, hyper::Error>(hyper::Response::new(Full::new(Bytes::from(
                                 answer.to_string(),
@@ -101,6 +102,24 @@ webhooks:
   - {{operations: [CREATE], apiGroups: [\"\"], apiVersions: [v1], resources: [pods]}}
 "
     )
+}
+
+/// kubectl from $MESHCTL_KUBECTL or the usual venvs; under CI a missing kubectl fails.
+fn kubectl_bin() -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("MESHCTL_KUBECTL")
+        .map(std::path::PathBuf::from)
+        .into_iter()
+        .chain(["/work/venv/bin/kubectl", "../../.venv/bin/kubectl"].map(std::path::PathBuf::from))
+        .find(|p| p.exists());
+    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0");
+    if found.is_none() {
+        assert!(
+            !ci,
+            "prerequisite missing under CI: kubectl (set MESHCTL_KUBECTL)"
+        );
+        eprintln!("SKIPPED (kubectl part): kubectl not found");
+    }
+    found
 }
 
 async fn client(cluster: &TestCluster) -> Client {
@@ -194,6 +213,32 @@ async fn pods_from_clients_and_controllers_are_mutated() {
             .all(|r| r["name"].as_str().unwrap_or_default().is_empty() && r["namespace"] == "shop")
     );
     assert_eq!(cluster.admission_calls().len(), 3);
+    assert_eq!(
+        cluster.admission_calls()[0].warnings,
+        ["sidecar injected by the test webhook"]
+    );
+
+    // Webhook warnings reach the client as Warning headers, which kubectl prints.
+    if let Some(kubectl) = kubectl_bin() {
+        // Off the test's thread: the webhook server runs on this runtime and must keep serving.
+        let kubeconfig = cluster.kubeconfig_path().to_path_buf();
+        let out = tokio::task::spawn_blocking(move || {
+            std::process::Command::new(kubectl)
+                .args(["run", "warned", "-n", "shop", "--image=app:1"])
+                .env("KUBECACHEDIR", kubeconfig.with_file_name("kube-cache"))
+                .env("KUBECONFIG", kubeconfig)
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(
+            stderr.contains("Warning: sidecar injected by the test webhook"),
+            "{stderr}"
+        );
+    }
 }
 
 #[tokio::test]
