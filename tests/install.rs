@@ -338,8 +338,25 @@ fn uninstall_lists_cluster_objects_in_reverse_order() {
     let with_cm = ok(&["uninstall", "--set", "webhook.certManager=true"]);
     assert!(with_cm.contains("kind: Certificate"));
     assert!(!with_cm.contains("kind: ClusterRole"));
+}
 
-    let run = meshctl(&["uninstall", "--apply"]);
-    assert_ne!(run.code, 0);
-    assert!(run.stderr.contains("cluster"), "{}", run.stderr);
+#[test]
+fn apply_without_a_reachable_cluster_fails_cleanly() {
+    for command in ["install", "uninstall"] {
+        let run = meshctl(&[
+            command,
+            "--apply",
+            "--kubeconfig",
+            "/nonexistent/kubeconfig",
+        ]);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(run.stdout.is_empty());
+        assert!(
+            run.stderr.contains("/nonexistent/kubeconfig"),
+            "{}",
+            run.stderr
+        );
+    }
+    // --dry-run and --wait only make sense with --apply.
+    assert_eq!(meshctl(&["install", "--wait"]).code, 2);
 }

@@ -1,5 +1,5 @@
-//! `meshctl install`: renders the control plane (no cluster needed). `--apply` lands with the
-//! cluster work.
+//! `meshctl install`: renders the control plane (no cluster needed), or applies it with
+//! `--apply` (server-side apply, field manager `meshctl`, in dependency order).
 
 use std::path::Path;
 
@@ -7,28 +7,20 @@ use anyhow::Context;
 
 use crate::cli::{GlobalArgs, InstallArgs};
 use crate::exit::{Outcome, UsageError};
+use crate::kube::apply::{self as kube_apply, Outcome as ApplyOutcome};
+use crate::kube::{ClusterOptions, connect};
 use crate::output;
 use crate::render::{self, RenderError, ValueSources};
+use serde_json::{Value, json};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
+pub(crate) enum Format {
     Yaml,
     Json,
 }
 
 pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> anyhow::Result<Outcome> {
-    let format = output::parse_format(
-        global.output.as_deref(),
-        Format::Yaml,
-        &[("yaml", Format::Yaml), ("json", Format::Json)],
-    )?;
-    if args.apply {
-        return Err(UsageError::new(
-            "install --apply requires cluster support, which this build does not have yet; \
-             use `meshctl install | kubectl apply --server-side -f -`",
-        )
-        .into());
-    }
+    let format = parse_format(global)?;
     let sources = value_sources(&args.profile, &args.values, &args.set)?;
     let (tree, values) = render::values::resolve(&sources).map_err(classify)?;
 
@@ -42,6 +34,10 @@ pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> anyhow::Result<Outc
     }
 
     let components = render::render(&values, &global.mesh_namespace).map_err(classify)?;
+    if args.apply {
+        let objects: Vec<Value> = components.into_iter().flat_map(|c| c.objects).collect();
+        return apply(global, args, format, &objects).await;
+    }
     if let Some(dir) = &args.output_dir {
         if format == Format::Json {
             return Err(UsageError::new("--output-dir writes YAML files; drop -o json").into());
@@ -55,6 +51,14 @@ pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> anyhow::Result<Outc
     };
     output::write_stdout(text.as_bytes())?;
     Ok(Outcome::Success)
+}
+
+pub(crate) fn parse_format(global: &GlobalArgs) -> Result<Format, UsageError> {
+    output::parse_format(
+        global.output.as_deref(),
+        Format::Yaml,
+        &[("yaml", Format::Yaml), ("json", Format::Json)],
+    )
 }
 
 /// Reads the values files up front so a missing file is reported before anything renders.
@@ -108,4 +112,72 @@ fn write_dir(dir: &Path, files: &[(String, String)]) -> anyhow::Result<()> {
         dir.display()
     ));
     Ok(())
+}
+
+/// `--apply`: every object in dependency order, then (with `--wait`) the rollout. Progress goes to
+/// stderr; the result (one line per object, or JSON) to stdout at the end.
+async fn apply(
+    global: &GlobalArgs,
+    args: &InstallArgs,
+    format: Format,
+    objects: &[Value],
+) -> anyhow::Result<Outcome> {
+    let dry_run = args.dry_run.is_some();
+    let cluster = connect(&ClusterOptions::from_global(global)).await?;
+    let ordered = kube_apply::in_apply_order(objects);
+    let progress = output::Progress::new();
+    let outcomes = kube_apply::apply_all(&cluster.client, &ordered, dry_run, |o| {
+        progress.line(&outcome_line(o, dry_run));
+    })
+    .await
+    .context("install failed")?;
+    if args.wait && !dry_run {
+        kube_apply::wait_for_rollout(&cluster.client, &ordered, global.timeout, |what, how| {
+            progress.status(&format!("{what}: {how}"));
+        })
+        .await
+        .context("install applied, but the control plane did not become ready")?;
+        progress.line("control plane ready");
+    }
+    drop(progress);
+    output::write_stdout(outcomes_text(&outcomes, format, dry_run).as_bytes())?;
+    Ok(Outcome::Success)
+}
+
+fn outcome_line(outcome: &ApplyOutcome, dry_run: bool) -> String {
+    let suffix = if dry_run { " (server dry run)" } else { "" };
+    format!(
+        "{} {}{suffix}",
+        outcome.object.display,
+        outcome.action.as_str()
+    )
+}
+
+/// The result of an apply or delete, kubectl-style lines or a JSON array.
+pub(crate) fn outcomes_text(outcomes: &[ApplyOutcome], format: Format, dry_run: bool) -> String {
+    match format {
+        Format::Yaml => outcomes
+            .iter()
+            .map(|o| format!("{}\n", outcome_line(o, dry_run)))
+            .collect(),
+        Format::Json => {
+            let items: Vec<Value> = outcomes
+                .iter()
+                .map(|o| {
+                    json!({
+                        "object": o.object.display,
+                        "kind": o.object.kind,
+                        "name": o.object.name,
+                        "namespace": o.object.namespace,
+                        "action": o.action,
+                        "dryRun": dry_run,
+                    })
+                })
+                .collect();
+            format!(
+                "{}\n",
+                serde_json::to_string_pretty(&items).unwrap_or_default()
+            )
+        }
+    }
 }

@@ -52,10 +52,7 @@ pub async fn open(
             pod: full_name,
             port,
         })?;
-    Ok(PodStream {
-        stream,
-        forwarder,
-    })
+    Ok(PodStream { stream, forwarder })
 }
 
 impl Drop for PodStream {
