@@ -486,6 +486,36 @@ mod tests {
         );
     }
 
+    /// Pod Security Standard "restricted", checked field by field on every pod template.
+    #[test]
+    fn control_plane_pods_meet_pss_restricted() {
+        for profile in ["default", "minimal", "ha"] {
+            for sets in [&[][..], &["webhook.certManager=true"][..]] {
+                let components = render_with(sets, profile);
+                let deploy = find(&components, "Deployment").unwrap();
+                let pod = &deploy["spec"]["template"]["spec"];
+                assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+                assert_eq!(
+                    pod["securityContext"]["seccompProfile"]["type"],
+                    "RuntimeDefault"
+                );
+                assert!(pod.get("hostNetwork").is_none() && pod.get("hostPID").is_none());
+                for container in pod["containers"].as_array().unwrap() {
+                    let sc = &container["securityContext"];
+                    assert_eq!(sc["allowPrivilegeEscalation"], false);
+                    assert_eq!(sc["readOnlyRootFilesystem"], true);
+                    assert_eq!(sc["runAsNonRoot"], true);
+                    assert_eq!(sc["capabilities"]["drop"], json!(["ALL"]));
+                    assert!(sc["capabilities"].get("add").is_none());
+                    assert_eq!(sc["seccompProfile"]["type"], "RuntimeDefault");
+                }
+                for volume in pod["volumes"].as_array().unwrap() {
+                    assert!(volume.get("hostPath").is_none());
+                }
+            }
+        }
+    }
+
     #[test]
     fn uninstall_lists_references_in_reverse() {
         let components = render_with(&[], "default");
