@@ -318,6 +318,17 @@ pub fn to_files(components: &[Component]) -> Result<Vec<(String, String)>, Rende
         .collect()
 }
 
+/// The `--output-dir` file names of components this render left out (e.g. the certificate after
+/// switching cert-manager off): a directory kept in Git must not keep applying them.
+pub fn absent_files(components: &[Component]) -> Vec<String> {
+    TEMPLATES
+        .iter()
+        .enumerate()
+        .filter(|(order, _)| !components.iter().any(|c| c.order == *order))
+        .map(|(order, (name, _))| format!("{order:02}-{name}.yaml"))
+        .collect()
+}
+
 /// What `meshctl uninstall` prints: a reference (apiVersion, kind, name, namespace) to every
 /// object, in reverse apply order, for `kubectl delete -f -`. The webhook configuration goes
 /// first so no pod creation waits on an injector that is going away.

@@ -175,6 +175,20 @@ fn output_dir_holds_the_same_objects_as_stdout() {
         .map(|n| std::fs::read_to_string(dir.path().join(n)).unwrap())
         .collect();
     assert_eq!(joined, ok(&["install", "--profile", "ha"]));
+
+    // Switching cert-manager on adds the certificate file; switching it off removes it again.
+    let dir_arg = dir.path().to_str().unwrap();
+    let cert_file = dir.path().join("03-certificate.yaml");
+    ok(&[
+        "install",
+        "--output-dir",
+        dir_arg,
+        "--set",
+        "webhook.certManager=true",
+    ]);
+    assert!(cert_file.exists());
+    ok(&["install", "--output-dir", dir_arg]);
+    assert!(!cert_file.exists(), "stale component file left behind");
 }
 
 #[test]

@@ -42,7 +42,11 @@ pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> anyhow::Result<Outc
         if format == Format::Json {
             return Err(UsageError::new("--output-dir writes YAML files; drop -o json").into());
         }
-        write_dir(dir, &render::to_files(&components)?)?;
+        write_dir(
+            dir,
+            &render::to_files(&components)?,
+            &render::absent_files(&components),
+        )?;
         return Ok(Outcome::Success);
     }
     let text = match format {
@@ -97,14 +101,25 @@ pub(crate) fn classify(err: RenderError) -> anyhow::Error {
 }
 
 /// Writes every file, each through a temporary name then a rename, so a failure never leaves a
-/// half-written manifest behind.
-fn write_dir(dir: &Path, files: &[(String, String)]) -> anyhow::Result<()> {
+/// half-written manifest behind; removes the files of components this render does not have.
+fn write_dir(dir: &Path, files: &[(String, String)], absent: &[String]) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for (name, body) in files {
         let path = dir.join(name);
         let tmp = dir.join(format!(".{name}.tmp"));
         std::fs::write(&tmp, body).with_context(|| format!("cannot write {}", tmp.display()))?;
         std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    for name in absent {
+        let path = dir.join(name);
+        if path.exists() {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("cannot remove stale {}", path.display()))?;
+            output::note(format!(
+                "removed {} (not rendered any more)",
+                path.display()
+            ));
+        }
     }
     output::note(format!(
         "wrote {} files into {}",
