@@ -292,7 +292,7 @@ pub struct TapArgs {
     /// Header match, repeatable: --header k=v
     #[arg(long, value_name = "K=V")]
     pub header: Vec<String>,
-    /// inbound or outbound (default: both)
+    /// inbound or outbound (default: inbound; Envoy allows one tap session per proxy)
     #[arg(long, value_name = "DIRECTION")]
     pub direction: Option<String>,
     /// Stop after N requests
@@ -391,8 +391,12 @@ pub struct ProxyInitArgs {
     pub log_level: String,
     #[arg(long, default_value_t = 2, value_name = "N")]
     pub concurrency: u32,
+    /// Outbound retries for idempotent requests (0 disables)
     #[arg(long, default_value = "0", value_name = "N")]
     pub retries: String,
+    /// Timeout of each outbound retry attempt (0s: only --request-timeout applies)
+    #[arg(long, default_value = "0s", value_name = "DURATION")]
+    pub per_try_timeout: String,
     #[arg(long, default_value = "0s", value_name = "DURATION")]
     pub request_timeout: String,
     #[arg(long, default_value = "5s", value_name = "DURATION")]
