@@ -164,20 +164,165 @@ async fn admission_review_over_tls_gets_a_well_formed_answer() {
     let response = &review["response"];
     assert_eq!(response["uid"], UID);
     assert_eq!(response["allowed"], true);
-    if let Some(patch) = response.get("patch") {
-        // The engine injected: a base64 JSON patch that applies to the pod and adds the proxy.
-        assert_eq!(response["patchType"], "JSONPatch");
-        let bytes = admission::base64_decode(patch.as_str().unwrap()).unwrap();
-        let patch: json_patch::Patch = serde_json::from_slice(&bytes).unwrap();
-        let mut pod = web_pod();
-        json_patch::patch(&mut pod, &patch).unwrap();
-        assert!(pod.to_string().contains(meshctl::config::PROXY_CONTAINER));
-    } else {
-        // The engine failed (e.g. not built yet): the pod is allowed unpatched with a warning.
-        assert!(response.get("patchType").is_none());
-        let warning = response["warnings"][0].as_str().unwrap();
-        assert!(warning.contains("without a sidecar"), "{warning}");
+    assert!(response.get("warnings").is_none(), "{response}");
+    // A base64 JSON patch that applies to the pod and adds the proxy and its init container.
+    assert_eq!(response["patchType"], "JSONPatch");
+    let pod = apply_patch(web_pod(), response);
+    let init: Vec<&str> = pod["spec"]["initContainers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        init,
+        [
+            meshctl::config::INIT_CONTAINER,
+            meshctl::config::PROXY_CONTAINER
+        ]
+    );
+    assert_eq!(pod["spec"]["containers"][0]["name"], "web");
+    running.stop.send(()).unwrap();
+    running.task.await.unwrap();
+}
+
+fn apply_patch(mut pod: Value, response: &Value) -> Value {
+    let bytes = admission::base64_decode(response["patch"].as_str().expect("a patch")).unwrap();
+    let patch: json_patch::Patch = serde_json::from_slice(&bytes).unwrap();
+    json_patch::patch(&mut pod, &patch).unwrap();
+    pod
+}
+
+#[tokio::test]
+async fn a_refused_pod_is_allowed_unpatched_with_a_warning() {
+    let running = start().await;
+    let mut pod = web_pod();
+    pod["spec"]["hostNetwork"] = json!(true);
+    let (status, body) = running
+        .client
+        .send("POST", "/inject", review_body(pod, false))
+        .await;
+    assert_eq!(status, 200);
+    let review: Value = serde_json::from_slice(&body).unwrap();
+    let response = &review["response"];
+    assert_eq!(response["allowed"], true);
+    assert!(response.get("patch").is_none() && response.get("patchType").is_none());
+    let warning = response["warnings"][0].as_str().unwrap();
+    assert!(
+        warning.contains("without a sidecar") && warning.contains("hostNetwork"),
+        "{warning}"
+    );
+    running.stop.send(()).unwrap();
+    running.task.await.unwrap();
+}
+
+/// The pod the ReplicaSet controller would create from a Deployment's template.
+fn pod_from_deployment(deployment: &Value, namespace: &str) -> Value {
+    let name = deployment["metadata"]["name"].as_str().unwrap();
+    let template = &deployment["spec"]["template"];
+    let mut labels = template["metadata"]["labels"].clone();
+    if !labels.is_object() {
+        labels = json!({});
     }
+    labels["pod-template-hash"] = json!("5d4f8c7b9");
+    let mut metadata = json!({
+        "generateName": format!("{name}-5d4f8c7b9-"),
+        "namespace": namespace,
+        "labels": labels,
+        "ownerReferences": [{
+            "apiVersion": "apps/v1", "kind": "ReplicaSet", "name": format!("{name}-5d4f8c7b9"),
+            "uid": "0b0e7a4c-1111-4222-8333-944455556666", "controller": true,
+            "blockOwnerDeletion": true
+        }]
+    });
+    if let Some(annotations) = template["metadata"].get("annotations") {
+        metadata["annotations"] = annotations.clone();
+    }
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": template["spec"]})
+}
+
+/// Issue 4: `meshctl inject` and the webhook are one engine, so a Deployment injected by the CLI
+/// and a pod of that Deployment injected at admission get the same pod spec and annotations.
+#[tokio::test]
+async fn cli_inject_and_webhook_give_the_same_pod() {
+    let running = start().await;
+    // MESHCTL_CORPUS overrides the location (worktrees that are not beside ../shared).
+    let corpus = std::env::var_os("MESHCTL_CORPUS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(support::corpus_dir);
+    if !corpus.is_dir() {
+        support::skip_or_fail(&format!("corpus not found at {}", corpus.display()));
+        return;
+    }
+    let mut files: Vec<_> = std::fs::read_dir(&corpus)
+        .expect("corpus directory")
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.extension()
+                .is_some_and(|e| e == "yaml" || e == "yml" || e == "json")
+        })
+        .collect();
+    files.sort();
+    let dir = tempfile::tempdir().unwrap();
+    let mut compared = 0;
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let Ok(docs) = serde_saphyr::from_multiple::<Option<Value>>(&text) else {
+            continue;
+        };
+        for deployment in docs.into_iter().flatten() {
+            if deployment["kind"] != "Deployment" {
+                continue;
+            }
+            let namespace = deployment["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("shop")
+                .to_string();
+            let input = dir.path().join("deployment.json");
+            std::fs::write(&input, deployment.to_string()).unwrap();
+            let cli = Command::cargo_bin("meshctl")
+                .unwrap()
+                .args(["inject", "-o", "json", "-n", &namespace])
+                .arg(&input)
+                .output()
+                .unwrap();
+            let pod = pod_from_deployment(&deployment, &namespace);
+            let (status, body) = running
+                .client
+                .send("POST", "/inject", review_body(pod.clone(), false))
+                .await;
+            assert_eq!(status, 200);
+            let review: Value = serde_json::from_slice(&body).unwrap();
+            let response = &review["response"];
+            let what = format!("{} {}", file.display(), deployment["metadata"]["name"]);
+            if !cli.status.success() {
+                // Refused by the engine (e.g. hostNetwork): the webhook admits it unpatched.
+                assert!(response.get("patch").is_none(), "{what}");
+                assert!(response.get("warnings").is_some(), "{what}");
+                continue;
+            }
+            let injected: Value = serde_json::from_slice(&cli.stdout)
+                .unwrap_or_else(|e| panic!("{what}: CLI output is not JSON: {e}"));
+            let cli_template = &injected["spec"]["template"];
+            // Skipped by both (no patch, CLI output untouched) compares equal too.
+            let webhook_pod = if response.get("patch").is_some() {
+                apply_patch(pod, response)
+            } else {
+                pod
+            };
+            assert_eq!(
+                webhook_pod["spec"], cli_template["spec"],
+                "{what}: pod specs differ"
+            );
+            assert_eq!(
+                webhook_pod["metadata"]["annotations"], cli_template["metadata"]["annotations"],
+                "{what}: annotations differ"
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared >= 5, "only {compared} deployments compared");
+    eprintln!("compared {compared} deployments");
     running.stop.send(()).unwrap();
     running.task.await.unwrap();
 }
