@@ -374,3 +374,36 @@ fn apply_without_a_reachable_cluster_fails_cleanly() {
     // --dry-run and --wait only make sense with --apply.
     assert_eq!(meshctl(&["install", "--wait"]).code, 2);
 }
+
+/// The ConfigMap install renders is what `meshctl inject --config FILE` reads offline: a value
+/// set at install time reaches the injected pod.
+#[test]
+fn rendered_config_map_drives_offline_inject() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir_arg = dir.path().to_str().unwrap();
+    ok(&[
+        "install",
+        "--output-dir",
+        dir_arg,
+        "--set",
+        "proxy.image=registry.example.com/envoy:v1.40.0-custom",
+    ]);
+    let pod = dir.path().join("pod.yaml");
+    std::fs::write(
+        &pod,
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  \
+         containers:\n  - name: web\n    image: nginx\n",
+    )
+    .unwrap();
+    let config = dir.path().join("02-config.yaml");
+    let injected = ok(&[
+        "inject",
+        "--config",
+        config.to_str().unwrap(),
+        pod.to_str().unwrap(),
+    ]);
+    assert!(
+        injected.contains("registry.example.com/envoy:v1.40.0-custom"),
+        "{injected}"
+    );
+}
