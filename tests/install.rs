@@ -407,3 +407,165 @@ fn rendered_config_map_drives_offline_inject() {
         "{injected}"
     );
 }
+
+// ---- End to end against the loopback API server (crates/testcluster), through a kubeconfig ----
+
+fn with_kubeconfig<'a>(cluster: &'a testcluster::TestCluster, args: &[&'a str]) -> Vec<&'a str> {
+    let mut full = args.to_vec();
+    full.extend(["--kubeconfig", cluster.kubeconfig_path().to_str().unwrap()]);
+    full
+}
+
+#[test]
+fn apply_creates_everything_in_order_and_is_idempotent() {
+    let cluster = testcluster::TestCluster::start_blocking();
+    let first = ok(&with_kubeconfig(
+        &cluster,
+        &["install", "--apply", "--wait"],
+    ));
+    let lines: Vec<&str> = first.lines().collect();
+    assert_eq!(
+        lines.first(),
+        Some(&"namespace/meshctl-system created"),
+        "{first}"
+    );
+    assert_eq!(
+        lines.last(),
+        Some(&"mutatingwebhookconfiguration.admissionregistration.k8s.io/meshctl-injector created"),
+        "{first}"
+    );
+    assert_eq!(lines.len(), ok(&["install"]).matches("\n---\n").count() + 1);
+    assert!(lines.iter().all(|l| l.ends_with(" created")), "{first}");
+
+    // What landed is what was rendered, applied by field manager meshctl.
+    let deploy = cluster
+        .get(
+            "apps/v1",
+            "Deployment",
+            "meshctl-system",
+            "meshctl-injector",
+        )
+        .expect("injector deployment");
+    assert_eq!(deploy["spec"]["replicas"], 1);
+    let managers = deploy["metadata"]["managedFields"].to_string();
+    assert!(managers.contains("\"manager\":\"meshctl\""), "{managers}");
+    assert!(
+        cluster
+            .get("v1", "ConfigMap", "meshctl-system", "meshctl-config")
+            .is_some()
+    );
+    // Server-side apply requests only, in dependency order (the webhook configuration last).
+    let applies: Vec<String> = cluster
+        .request_log()
+        .iter()
+        .filter(|r| r.method == "PATCH")
+        .map(|r| r.resource.clone())
+        .collect();
+    assert_eq!(applies.first().map(String::as_str), Some("namespaces"));
+    assert_eq!(
+        applies.last().map(String::as_str),
+        Some("mutatingwebhookconfigurations")
+    );
+
+    // A second run changes nothing.
+    let second = ok(&with_kubeconfig(&cluster, &["install", "--apply"]));
+    assert!(
+        second.lines().all(|l| l.ends_with(" unchanged")),
+        "second apply must report every object unchanged:\n{second}"
+    );
+
+    // A server dry run of a change reports it and persists nothing.
+    let dry = ok(&with_kubeconfig(
+        &cluster,
+        &[
+            "install",
+            "--apply",
+            "--dry-run=server",
+            "--set",
+            "webhook.replicas=3",
+        ],
+    ));
+    assert!(
+        dry.contains("deployment.apps/meshctl-injector configured (server dry run)"),
+        "{dry}"
+    );
+    let deploy = cluster
+        .get(
+            "apps/v1",
+            "Deployment",
+            "meshctl-system",
+            "meshctl-injector",
+        )
+        .unwrap();
+    assert_eq!(deploy["spec"]["replicas"], 1, "dry run persisted a change");
+
+    // -o json reports the same outcomes for machines.
+    let json_out = ok(&with_kubeconfig(
+        &cluster,
+        &["install", "--apply", "-o", "json"],
+    ));
+    let outcomes: serde_json::Value = serde_json::from_str(&json_out).unwrap();
+    assert!(
+        outcomes
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["action"] == "unchanged")
+    );
+}
+
+#[test]
+fn uninstall_refuses_while_injected_pods_remain_then_deletes_in_reverse() {
+    let cluster = testcluster::TestCluster::start_blocking();
+    ok(&with_kubeconfig(&cluster, &["install", "--apply"]));
+    cluster
+        .apply_yaml_blocking(
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n---\napiVersion: v1\n\
+             kind: Pod\nmetadata:\n  name: web\n  namespace: shop\n  annotations:\n    \
+             meshctl.io/status: '{}'\nspec:\n  containers:\n  - name: web\n    image: nginx\n  \
+             - name: meshctl-proxy\n    image: envoyproxy/envoy:v1.40.0\n",
+        )
+        .unwrap();
+
+    let run = meshctl(&with_kubeconfig(&cluster, &["uninstall", "--apply"]));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+    assert!(run.stderr.contains("shop/web"), "{}", run.stderr);
+    assert!(
+        cluster
+            .get("v1", "Namespace", "", "meshctl-system")
+            .is_some(),
+        "nothing may be deleted while refusing"
+    );
+
+    let out = ok(&with_kubeconfig(
+        &cluster,
+        &["uninstall", "--apply", "--force"],
+    ));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines.first(),
+        Some(&"mutatingwebhookconfiguration.admissionregistration.k8s.io/meshctl-injector deleted"),
+        "{out}"
+    );
+    assert_eq!(
+        lines.last(),
+        Some(&"namespace/meshctl-system deleted"),
+        "{out}"
+    );
+    assert!(
+        cluster
+            .get("v1", "Namespace", "", "meshctl-system")
+            .is_none()
+    );
+    assert!(
+        cluster
+            .get(
+                "rbac.authorization.k8s.io/v1",
+                "ClusterRole",
+                "",
+                "meshctl-injector"
+            )
+            .is_none()
+    );
+}
