@@ -819,3 +819,199 @@ async fn binary_in_self_signed_mode_sets_up_its_own_trust() {
         .unwrap();
     assert_eq!(status.code(), Some(0), "{seen:?}");
 }
+
+// ---- End to end with the loopback API server (crates/testcluster) ----
+
+/// Starts `meshctl webhook` in self-signed mode against `kubeconfig`; returns the guard, the
+/// address it serves on, and every stderr line seen until the caBundle was set.
+async fn start_self_signed_webhook(
+    kubeconfig: &std::path::Path,
+    config: &std::path::Path,
+) -> (ChildGuard, std::net::SocketAddr, Vec<String>) {
+    let child = Command::cargo_bin("meshctl")
+        .unwrap()
+        .args(["webhook", "--listen", "127.0.0.1:0", "--kubeconfig"])
+        .arg(kubeconfig)
+        .arg("--config")
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = ChildGuard(Some(child));
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let stderr = child.child().stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut addr = None;
+    let mut bundle_set = false;
+    let mut seen = Vec::new();
+    while let Ok(Some(line)) =
+        tokio::time::timeout(std::time::Duration::from_secs(60), rx.recv()).await
+    {
+        if let Some(rest) = line.split("https://").nth(1) {
+            addr = rest.split('/').next().map(|a| a.parse().unwrap());
+        }
+        bundle_set |= line.contains("caBundle of meshctl-injector set");
+        seen.push(line);
+        if addr.is_some() && bundle_set {
+            break;
+        }
+    }
+    let addr = addr.unwrap_or_else(|| panic!("never served: {seen:?}"));
+    assert!(bundle_set, "caBundle never set: {seen:?}");
+    (child, addr, seen)
+}
+
+/// install --apply into the loopback API server, the real webhook binary provisioning its trust
+/// through that API server (CA Secret, caBundle patch under the rendered configuration), and the
+/// API server's own admission client calling it as kube-apiserver would: TLS verified against
+/// the caBundle for the Service name, selectors evaluated, the JSON patch applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn installed_webhook_injects_pods_called_by_the_api_server() {
+    use testcluster::admission::{
+        AdmissionContext, AdmissionInput, CallOutcome, GroupVersionResource, run_mutating_webhooks,
+    };
+    provider();
+    let cluster = testcluster::TestCluster::start().await;
+    let kubeconfig = cluster.kubeconfig_path().to_path_buf();
+    let install = Command::cargo_bin("meshctl")
+        .unwrap()
+        .args(["install", "--apply", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .output()
+        .unwrap();
+    assert!(
+        install.status.success(),
+        "{}",
+        String::from_utf8_lossy(&install.stderr)
+    );
+    // The injector reads the mesh config the install stored.
+    let config_map = cluster
+        .get("v1", "ConfigMap", "meshctl-system", "meshctl-config")
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("mesh.yaml");
+    std::fs::write(&config, config_map["data"]["mesh.yaml"].as_str().unwrap()).unwrap();
+
+    let (webhook, addr, _) = start_self_signed_webhook(&kubeconfig, &config).await;
+    assert!(
+        cluster
+            .get("v1", "Secret", "meshctl-system", "meshctl-injector-ca")
+            .is_some(),
+        "the shared CA Secret must exist"
+    );
+    let webhook_config = cluster
+        .get(
+            "admissionregistration.k8s.io/v1",
+            "MutatingWebhookConfiguration",
+            "",
+            "meshctl-injector",
+        )
+        .unwrap();
+    assert!(webhook_config["webhooks"][0]["clientConfig"]["caBundle"].is_string());
+    // A re-apply keeps the caBundle the injector set (another field manager owns it).
+    let again = Command::cargo_bin("meshctl")
+        .unwrap()
+        .args(["install", "--apply", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .output()
+        .unwrap();
+    assert!(again.status.success());
+    let after = cluster
+        .get(
+            "admissionregistration.k8s.io/v1",
+            "MutatingWebhookConfiguration",
+            "",
+            "meshctl-injector",
+        )
+        .unwrap();
+    assert_eq!(
+        after["webhooks"][0]["clientConfig"]["caBundle"],
+        webhook_config["webhooks"][0]["clientConfig"]["caBundle"]
+    );
+
+    let namespaces: std::collections::HashMap<&str, Value> = [
+        ("shop", json!({"meshctl.io/inject": "enabled", "kubernetes.io/metadata.name": "shop"})),
+        ("plain", json!({"kubernetes.io/metadata.name": "plain"})),
+        ("kube-system", json!({"meshctl.io/inject": "enabled", "kubernetes.io/metadata.name": "kube-system"})),
+    ]
+    .into_iter()
+    .map(|(name, labels)| {
+        (name, json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}))
+    })
+    .collect();
+    let ctx = AdmissionContext::new()
+        .with_namespaces(move |name| namespaces.get(name).cloned())
+        .with_service_resolver(move |ns, name, port| {
+            (ns == "meshctl-system" && name == "meshctl-injector" && port == 443).then_some(addr)
+        });
+    let configs = vec![after];
+    let pods = GroupVersionResource::new("", "v1", "pods");
+
+    let injected = run_mutating_webhooks(
+        &ctx,
+        &configs,
+        AdmissionInput::create(pods.clone(), "shop", web_pod()),
+    )
+    .await
+    .expect("admission must succeed");
+    let init: Vec<&str> = injected["spec"]["initContainers"]
+        .as_array()
+        .expect("injected init containers")
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(init, ["meshctl-init", "meshctl-proxy"]);
+    let calls = ctx.log().calls();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].outcome, CallOutcome::Allowed { patched: true });
+
+    // Not labelled, kube-system, and opted-out pods never reach the injector.
+    let mut disabled = web_pod();
+    disabled["metadata"]["labels"]["meshctl.io/inject"] = json!("disabled");
+    for (namespace, pod) in [
+        ("plain", web_pod()),
+        ("kube-system", web_pod()),
+        ("shop", disabled.clone()),
+    ] {
+        ctx.log().clear();
+        let admitted = run_mutating_webhooks(
+            &ctx,
+            &configs,
+            AdmissionInput::create(pods.clone(), namespace, pod.clone()),
+        )
+        .await
+        .unwrap();
+        assert_eq!(admitted, pod, "{namespace}: must be untouched");
+        assert!(
+            ctx.log().calls().is_empty(),
+            "{namespace}: webhook was called"
+        );
+    }
+
+    // failurePolicy Ignore: with the injector gone, pods are admitted unpatched.
+    let stopped = tokio::task::spawn_blocking(move || webhook.terminate())
+        .await
+        .unwrap();
+    assert_eq!(stopped.code(), Some(0));
+    ctx.log().clear();
+    let admitted = run_mutating_webhooks(
+        &ctx,
+        &configs,
+        AdmissionInput::create(pods, "shop", web_pod()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(admitted, web_pod());
+    assert!(matches!(
+        ctx.log().calls()[0].outcome,
+        CallOutcome::Failed { ignored: true, .. }
+    ));
+}
