@@ -569,3 +569,59 @@ fn uninstall_refuses_while_injected_pods_remain_then_deletes_in_reverse() {
             .is_none()
     );
 }
+
+#[test]
+fn a_failed_apply_names_the_object_and_reports_what_was_done() {
+    use testcluster::{Fault, FaultKind};
+    let cluster = testcluster::TestCluster::start_blocking();
+    cluster.inject_fault(
+        Fault::new(FaultKind::Status(500))
+            .verb("patch")
+            .resource("deployments"),
+    );
+    let run = meshctl(&with_kubeconfig(&cluster, &["install", "--apply"]));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "nothing on stdout after a failure");
+    assert!(
+        run.stderr.contains("deployment.apps/meshctl-injector"),
+        "{}",
+        run.stderr
+    );
+    // What landed before the failure is reported.
+    assert!(
+        run.stderr.contains("configmap/meshctl-config created"),
+        "{}",
+        run.stderr
+    );
+    // Nothing after the failed object was applied: the webhook configuration comes last.
+    assert!(
+        cluster
+            .get(
+                "admissionregistration.k8s.io/v1",
+                "MutatingWebhookConfiguration",
+                "",
+                "meshctl-injector"
+            )
+            .is_none()
+    );
+}
+
+#[test]
+fn wait_is_bounded_by_timeout() {
+    let cluster = testcluster::TestCluster::builder()
+        .ready_delay(std::time::Duration::from_secs(3600))
+        .start_blocking()
+        .unwrap();
+    let run = meshctl(&with_kubeconfig(
+        &cluster,
+        &["install", "--apply", "--wait", "--timeout", "1s"],
+    ));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+    assert!(run.stderr.contains("timed out"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("deployment.apps/meshctl-injector"),
+        "{}",
+        run.stderr
+    );
+}

@@ -141,22 +141,50 @@ async fn apply(
     let cluster = connect(&ClusterOptions::from_global(global)).await?;
     let ordered = kube_apply::in_apply_order(objects);
     let progress = output::Progress::new();
-    let outcomes = kube_apply::apply_all(&cluster.client, &ordered, dry_run, |o| {
-        progress.line(&outcome_line(o, dry_run));
+    // Each object's line is the result (stdout, at the end). While applying, a terminal shows
+    // it as the spinner's message; if the apply fails, what already happened goes to stderr.
+    let fancy = output::stderr_is_fancy();
+    let mut done = Vec::new();
+    let result = kube_apply::apply_all(&cluster.client, &ordered, dry_run, |o| {
+        let line = outcome_line(o, dry_run);
+        if fancy {
+            progress.status(&line);
+        }
+        done.push(line);
     })
-    .await
-    .context("install failed")?;
+    .await;
+    let outcomes = match result {
+        Ok(outcomes) => outcomes,
+        Err(err) => {
+            drop(progress);
+            report_partial(&done);
+            return Err(anyhow::Error::new(err).context("install failed"));
+        }
+    };
     if args.wait && !dry_run {
-        kube_apply::wait_for_rollout(&cluster.client, &ordered, global.timeout, |what, how| {
-            progress.status(&format!("{what}: {how}"));
-        })
-        .await
-        .context("install applied, but the control plane did not become ready")?;
+        let waited =
+            kube_apply::wait_for_rollout(&cluster.client, &ordered, global.timeout, |what, how| {
+                progress.status(&format!("{what}: {how}"));
+            })
+            .await;
+        if let Err(err) = waited {
+            drop(progress);
+            report_partial(&done);
+            return Err(anyhow::Error::new(err)
+                .context("install applied, but the control plane did not become ready"));
+        }
         progress.line("control plane ready");
     }
     drop(progress);
     output::write_stdout(outcomes_text(&outcomes, format, dry_run).as_bytes())?;
     Ok(Outcome::Success)
+}
+
+/// After a failure stdout stays empty, so what was already done is reported on stderr.
+pub(crate) fn report_partial(done: &[String]) {
+    for line in done {
+        output::note(line);
+    }
 }
 
 fn outcome_line(outcome: &ApplyOutcome, dry_run: bool) -> String {

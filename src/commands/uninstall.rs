@@ -12,7 +12,9 @@ use crate::kube::{ClusterOptions, connect};
 use crate::output;
 use crate::render;
 
-use super::install::{Format, classify, outcomes_text, parse_format, value_sources};
+use super::install::{
+    Format, classify, outcomes_text, parse_format, report_partial, value_sources,
+};
 
 pub async fn run(global: &GlobalArgs, args: &UninstallArgs) -> anyhow::Result<Outcome> {
     let format = parse_format(global)?;
@@ -62,11 +64,24 @@ async fn delete(
         }
     }
     let progress = output::Progress::new();
-    let outcomes = kube_apply::delete_all(&cluster.client, objects, false, global.timeout, |o| {
-        progress.line(&format!("{} {}", o.object.display, o.action.as_str()));
+    let fancy = output::stderr_is_fancy();
+    let mut done = Vec::new();
+    let result = kube_apply::delete_all(&cluster.client, objects, false, global.timeout, |o| {
+        let line = format!("{} {}", o.object.display, o.action.as_str());
+        if fancy {
+            progress.status(&line);
+        }
+        done.push(line);
     })
-    .await
-    .context("uninstall failed")?;
+    .await;
+    let outcomes = match result {
+        Ok(outcomes) => outcomes,
+        Err(err) => {
+            drop(progress);
+            report_partial(&done);
+            return Err(anyhow::Error::new(err).context("uninstall failed"));
+        }
+    };
     drop(progress);
     output::write_stdout(outcomes_text(&outcomes, format, false).as_bytes())?;
     Ok(Outcome::Success)
