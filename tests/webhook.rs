@@ -450,11 +450,27 @@ impl ChildGuard {
     /// Sends SIGTERM and waits for the exit.
     fn terminate(mut self) -> std::process::ExitStatus {
         let mut child = self.0.take().unwrap();
-        let pid = child.id().to_string();
-        let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        assert!(killed.success());
+        sigterm(child.id());
         child.wait().unwrap()
     }
+}
+
+/// SIGTERM without a libc binding: `kill(1)` where installed, else Python (which the test
+/// prerequisites install anyway).
+fn sigterm(pid: u32) {
+    let pid = pid.to_string();
+    let status = match Command::new("kill").args(["-TERM", &pid]).status() {
+        Ok(status) => status,
+        Err(_) => Command::new("python3")
+            .args([
+                "-c",
+                "import os, signal, sys; os.kill(int(sys.argv[1]), signal.SIGTERM)",
+                &pid,
+            ])
+            .status()
+            .expect("neither kill nor python3 to send SIGTERM"),
+    };
+    assert!(status.success(), "could not send SIGTERM to {pid}");
 }
 
 impl Drop for ChildGuard {
