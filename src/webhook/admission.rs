@@ -357,6 +357,56 @@ mod tests {
         ));
     }
 
+    fn arbitrary_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            "[a-zA-Z0-9:/._-]{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::vec(
+                    (
+                        prop_oneof![
+                            Just("metadata".to_string()),
+                            Just("spec".to_string()),
+                            Just("containers".to_string()),
+                            Just("initContainers".to_string()),
+                            Just("annotations".to_string()),
+                            Just("name".to_string()),
+                            "[a-z]{1,8}",
+                        ],
+                        inner
+                    ),
+                    0..5
+                )
+                .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        /// Whatever pod the API server sends, the answer is a well-formed "allowed" review
+        /// (patched, or unpatched with a warning): never a crash, never a denial.
+        #[test]
+        fn any_pod_gets_an_allowed_answer(spec in arbitrary_json(), meta in arbitrary_json()) {
+            let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec});
+            let reviewed = review(&body(pod.clone(), json!({})), &options()).unwrap();
+            let response = &reviewed.response["response"];
+            proptest::prop_assert_eq!(&response["allowed"], &json!(true));
+            if let Some(patch) = response.get("patch") {
+                let bytes = base64_decode(patch.as_str().unwrap()).unwrap();
+                let patch: json_patch::Patch = serde_json::from_slice(&bytes).unwrap();
+                let mut patched = pod;
+                proptest::prop_assert!(json_patch::patch(&mut patched, &patch).is_ok());
+            }
+        }
+    }
+
     #[test]
     fn unreadable_reviews_are_errors() {
         assert!(review(b"{", &options()).is_err());
