@@ -248,6 +248,9 @@ pub struct InjectArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Output (-o): table (default), short (warnings and errors only), json (one document; schema in docs/check-schema.json).\nExit codes: 0 no check is an error, 1 a check is an error (or a warning with --fail-on-warning), 2 usage error."
+)]
 pub struct CheckArgs {
     /// Pre-install checks
     #[arg(long)]
