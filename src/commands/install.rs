@@ -1,12 +1,13 @@
-//! `meshctl install`: renders the control plane (no cluster needed). `--apply` lands with the
-//! cluster work.
+//! `meshctl install`: renders the control plane (no cluster needed); `--apply` server-side applies
+//! it to the cluster, in dependency order, optionally waiting for the rollout.
 
 use std::path::Path;
 
 use anyhow::Context;
 
-use crate::cli::{GlobalArgs, InstallArgs};
+use crate::cli::{DryRun, GlobalArgs, InstallArgs};
 use crate::exit::{Outcome, UsageError};
+use crate::kube::{ClusterOptions, apply, connect};
 use crate::output;
 use crate::render::{self, RenderError, ValueSources};
 
@@ -22,12 +23,8 @@ pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> anyhow::Result<Outc
         Format::Yaml,
         &[("yaml", Format::Yaml), ("json", Format::Json)],
     )?;
-    if args.apply {
-        return Err(UsageError::new(
-            "install --apply requires cluster support, which this build does not have yet; \
-             use `meshctl install | kubectl apply --server-side -f -`",
-        )
-        .into());
+    if args.apply && args.show_values {
+        return Err(UsageError::new("--show-values prints values; drop --apply").into());
     }
     let sources = value_sources(&args.profile, &args.values, &args.set)?;
     let (tree, values) = render::values::resolve(&sources).map_err(classify)?;
@@ -42,6 +39,9 @@ pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> anyhow::Result<Outc
     }
 
     let components = render::render(&values, &global.mesh_namespace).map_err(classify)?;
+    if args.apply {
+        return apply(global, args, format, &components).await;
+    }
     if let Some(dir) = &args.output_dir {
         if format == Format::Json {
             return Err(UsageError::new("--output-dir writes YAML files; drop -o json").into());
@@ -108,4 +108,102 @@ fn write_dir(dir: &Path, files: &[(String, String)]) -> anyhow::Result<()> {
         dir.display()
     ));
     Ok(())
+}
+
+/// `--apply`: server-side apply of every rendered object, in dependency order, one stderr line per
+/// object; `-o json` puts the same facts on stdout as one document once everything landed.
+async fn apply(
+    global: &GlobalArgs,
+    args: &InstallArgs,
+    format: Format,
+    components: &[render::Component],
+) -> anyhow::Result<Outcome> {
+    let dry_run = args.dry_run == Some(DryRun::Server);
+    let objects: Vec<serde_json::Value> = components
+        .iter()
+        .flat_map(|c| c.objects.iter().cloned())
+        .collect();
+    let ordered = apply::in_apply_order(&objects);
+    let cluster = connect(&ClusterOptions::from_global(global)).await?;
+    let suffix = if dry_run { " (server dry run)" } else { "" };
+    let outcomes = apply::apply_all(&cluster.client, &ordered, dry_run, |outcome| {
+        let caveat = outcome
+            .note
+            .map(|note| format!(" ({note})"))
+            .unwrap_or_default();
+        output::note(format!(
+            "{} {}{suffix}{caveat}",
+            outcome.object.display,
+            outcome.action.as_str()
+        ));
+    })
+    .await
+    .context("install failed")?;
+
+    let mut waited = false;
+    if args.wait && !dry_run {
+        let progress = output::Progress::new();
+        apply::wait_for_rollout(
+            &cluster.client,
+            &ordered,
+            global.timeout,
+            |object, status| {
+                if status == "rolled out" {
+                    progress.line(&format!("{object} rolled out"));
+                } else {
+                    progress.status(&format!("waiting for {object}: {status}"));
+                }
+            },
+        )
+        .await
+        .context("install applied, but the control plane did not roll out")?;
+        waited = true;
+    }
+    if format == Format::Json {
+        let report = ApplyReport {
+            dry_run,
+            waited,
+            objects: outcomes.iter().map(ObjectReport::from).collect(),
+        };
+        let mut text = serde_json::to_string_pretty(&report)?;
+        text.push('\n');
+        output::write_stdout(text.as_bytes())?;
+    }
+    Ok(Outcome::Success)
+}
+
+/// `install --apply -o json` (documented in docs/install.md).
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ApplyReport {
+    pub dry_run: bool,
+    /// Whether `--wait` waited for (and saw) the rollout.
+    pub waited: bool,
+    pub objects: Vec<ObjectReport>,
+}
+
+#[derive(Debug, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ObjectReport {
+    pub kind: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// created, configured, unchanged (install); deleted, not found (uninstall).
+    pub action: &'static str,
+    /// A caveat, e.g. a dry run that could not validate the object.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<&'static str>,
+}
+
+impl From<&apply::Outcome> for ObjectReport {
+    fn from(outcome: &apply::Outcome) -> Self {
+        ObjectReport {
+            kind: outcome.object.kind.clone(),
+            name: outcome.object.name.clone(),
+            namespace: outcome.object.namespace.clone(),
+            action: outcome.action.as_str(),
+            note: outcome.note,
+        }
+    }
 }
