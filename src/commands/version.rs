@@ -226,7 +226,7 @@ pub fn proxy_versions(pods: &[Pod]) -> Vec<ProxyVersion> {
             pods,
         })
         .collect();
-    versions.sort_by(|a, b| b.pods.cmp(&a.pods));
+    versions.sort_by_key(|p| std::cmp::Reverse(p.pods));
     versions
 }
 
