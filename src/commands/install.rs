@@ -1,31 +1,26 @@
-//! `meshctl install`: renders the control plane (no cluster needed); `--apply` server-side applies
-//! it to the cluster, in dependency order, optionally waiting for the rollout.
+//! `meshctl install`: renders the control plane (no cluster needed), or applies it with
+//! `--apply` (server-side apply, field manager `meshctl`, in dependency order).
 
 use std::path::Path;
 
 use anyhow::Context;
 
-use crate::cli::{DryRun, GlobalArgs, InstallArgs};
+use crate::cli::{GlobalArgs, InstallArgs};
 use crate::exit::{Outcome, UsageError};
-use crate::kube::{ClusterOptions, apply, connect};
+use crate::kube::apply::{self as kube_apply, Outcome as ApplyOutcome};
+use crate::kube::{ClusterOptions, connect};
 use crate::output;
 use crate::render::{self, RenderError, ValueSources};
+use serde_json::{Value, json};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
+pub(crate) enum Format {
     Yaml,
     Json,
 }
 
 pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> anyhow::Result<Outcome> {
-    let format = output::parse_format(
-        global.output.as_deref(),
-        Format::Yaml,
-        &[("yaml", Format::Yaml), ("json", Format::Json)],
-    )?;
-    if args.apply && args.show_values {
-        return Err(UsageError::new("--show-values prints values; drop --apply").into());
-    }
+    let format = parse_format(global)?;
     let sources = value_sources(&args.profile, &args.values, &args.set)?;
     let (tree, values) = render::values::resolve(&sources).map_err(classify)?;
 
@@ -40,13 +35,18 @@ pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> anyhow::Result<Outc
 
     let components = render::render(&values, &global.mesh_namespace).map_err(classify)?;
     if args.apply {
-        return apply(global, args, format, &components).await;
+        let objects: Vec<Value> = components.into_iter().flat_map(|c| c.objects).collect();
+        return apply(global, args, format, &objects).await;
     }
     if let Some(dir) = &args.output_dir {
         if format == Format::Json {
             return Err(UsageError::new("--output-dir writes YAML files; drop -o json").into());
         }
-        write_dir(dir, &render::to_files(&components)?)?;
+        write_dir(
+            dir,
+            &render::to_files(&components)?,
+            &render::absent_files(&components),
+        )?;
         return Ok(Outcome::Success);
     }
     let text = match format {
@@ -55,6 +55,14 @@ pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> anyhow::Result<Outc
     };
     output::write_stdout(text.as_bytes())?;
     Ok(Outcome::Success)
+}
+
+pub(crate) fn parse_format(global: &GlobalArgs) -> Result<Format, UsageError> {
+    output::parse_format(
+        global.output.as_deref(),
+        Format::Yaml,
+        &[("yaml", Format::Yaml), ("json", Format::Json)],
+    )
 }
 
 /// Reads the values files up front so a missing file is reported before anything renders.
@@ -93,14 +101,25 @@ pub(crate) fn classify(err: RenderError) -> anyhow::Error {
 }
 
 /// Writes every file, each through a temporary name then a rename, so a failure never leaves a
-/// half-written manifest behind.
-fn write_dir(dir: &Path, files: &[(String, String)]) -> anyhow::Result<()> {
+/// half-written manifest behind; removes the files of components this render does not have.
+fn write_dir(dir: &Path, files: &[(String, String)], absent: &[String]) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for (name, body) in files {
         let path = dir.join(name);
         let tmp = dir.join(format!(".{name}.tmp"));
         std::fs::write(&tmp, body).with_context(|| format!("cannot write {}", tmp.display()))?;
         std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    for name in absent {
+        let path = dir.join(name);
+        if path.exists() {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("cannot remove stale {}", path.display()))?;
+            output::note(format!(
+                "removed {} (not rendered any more)",
+                path.display()
+            ));
+        }
     }
     output::note(format!(
         "wrote {} files into {}",
@@ -110,100 +129,103 @@ fn write_dir(dir: &Path, files: &[(String, String)]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `--apply`: server-side apply of every rendered object, in dependency order, one stderr line per
-/// object; `-o json` puts the same facts on stdout as one document once everything landed.
+/// `--apply`: every object in dependency order, then (with `--wait`) the rollout. Progress goes to
+/// stderr; the result (one line per object, or JSON) to stdout at the end.
 async fn apply(
     global: &GlobalArgs,
     args: &InstallArgs,
     format: Format,
-    components: &[render::Component],
+    objects: &[Value],
 ) -> anyhow::Result<Outcome> {
-    let dry_run = args.dry_run == Some(DryRun::Server);
-    let objects: Vec<serde_json::Value> = components
-        .iter()
-        .flat_map(|c| c.objects.iter().cloned())
-        .collect();
-    let ordered = apply::in_apply_order(&objects);
+    let dry_run = args.dry_run.is_some();
     let cluster = connect(&ClusterOptions::from_global(global)).await?;
-    let suffix = if dry_run { " (server dry run)" } else { "" };
-    let outcomes = apply::apply_all(&cluster.client, &ordered, dry_run, |outcome| {
-        let caveat = outcome
-            .note
-            .map(|note| format!(" ({note})"))
-            .unwrap_or_default();
-        output::note(format!(
-            "{} {}{suffix}{caveat}",
-            outcome.object.display,
-            outcome.action.as_str()
-        ));
+    let ordered = kube_apply::in_apply_order(objects);
+    let progress = output::Progress::new();
+    // Each object's line is the result (stdout, at the end). While applying, a terminal shows
+    // it as the spinner's message; if the apply fails, what already happened goes to stderr.
+    let fancy = output::stderr_is_fancy();
+    let mut done = Vec::new();
+    let result = kube_apply::apply_all(&cluster.client, &ordered, dry_run, |o| {
+        let line = outcome_line(o, dry_run);
+        if fancy {
+            progress.status(&line);
+        }
+        done.push(line);
     })
-    .await
-    .context("install failed")?;
-
-    let mut waited = false;
+    .await;
+    let outcomes = match result {
+        Ok(outcomes) => outcomes,
+        Err(err) => {
+            drop(progress);
+            report_partial(&done);
+            return Err(anyhow::Error::new(err).context("install failed"));
+        }
+    };
     if args.wait && !dry_run {
-        let progress = output::Progress::new();
-        apply::wait_for_rollout(
-            &cluster.client,
-            &ordered,
-            global.timeout,
-            |object, status| {
-                if status == "rolled out" {
-                    progress.line(&format!("{object} rolled out"));
-                } else {
-                    progress.status(&format!("waiting for {object}: {status}"));
-                }
-            },
-        )
-        .await
-        .context("install applied, but the control plane did not roll out")?;
-        waited = true;
+        let waited =
+            kube_apply::wait_for_rollout(&cluster.client, &ordered, global.timeout, |what, how| {
+                progress.status(&format!("{what}: {how}"));
+            })
+            .await;
+        if let Err(err) = waited {
+            drop(progress);
+            report_partial(&done);
+            return Err(anyhow::Error::new(err)
+                .context("install applied, but the control plane did not become ready"));
+        }
+        progress.line("control plane ready");
     }
-    if format == Format::Json {
-        let report = ApplyReport {
-            dry_run,
-            waited,
-            objects: outcomes.iter().map(ObjectReport::from).collect(),
-        };
-        let mut text = serde_json::to_string_pretty(&report)?;
-        text.push('\n');
-        output::write_stdout(text.as_bytes())?;
-    }
+    drop(progress);
+    output::write_stdout(outcomes_text(&outcomes, format, dry_run).as_bytes())?;
     Ok(Outcome::Success)
 }
 
-/// `install --apply -o json` (documented in docs/install.md).
-#[derive(Debug, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ApplyReport {
-    pub dry_run: bool,
-    /// Whether `--wait` waited for (and saw) the rollout.
-    pub waited: bool,
-    pub objects: Vec<ObjectReport>,
+/// After a failure stdout stays empty, so what was already done is reported on stderr.
+pub(crate) fn report_partial(done: &[String]) {
+    for line in done {
+        output::note(line);
+    }
 }
 
-#[derive(Debug, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ObjectReport {
-    pub kind: String,
-    pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    /// created, configured, unchanged (install); deleted, not found (uninstall).
-    pub action: &'static str,
-    /// A caveat, e.g. a dry run that could not validate the object.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<&'static str>,
+fn outcome_line(outcome: &ApplyOutcome, dry_run: bool) -> String {
+    let suffix = if dry_run { " (server dry run)" } else { "" };
+    let caveat = outcome
+        .note
+        .map(|note| format!(" ({note})"))
+        .unwrap_or_default();
+    format!(
+        "{} {}{suffix}{caveat}",
+        outcome.object.display,
+        outcome.action.as_str()
+    )
 }
 
-impl From<&apply::Outcome> for ObjectReport {
-    fn from(outcome: &apply::Outcome) -> Self {
-        ObjectReport {
-            kind: outcome.object.kind.clone(),
-            name: outcome.object.name.clone(),
-            namespace: outcome.object.namespace.clone(),
-            action: outcome.action.as_str(),
-            note: outcome.note,
+/// The result of an apply or delete, kubectl-style lines or a JSON array.
+pub(crate) fn outcomes_text(outcomes: &[ApplyOutcome], format: Format, dry_run: bool) -> String {
+    match format {
+        Format::Yaml => outcomes
+            .iter()
+            .map(|o| format!("{}\n", outcome_line(o, dry_run)))
+            .collect(),
+        Format::Json => {
+            let items: Vec<Value> = outcomes
+                .iter()
+                .map(|o| {
+                    json!({
+                        "object": o.object.display,
+                        "kind": o.object.kind,
+                        "name": o.object.name,
+                        "namespace": o.object.namespace,
+                        "action": o.action,
+                        "dryRun": dry_run,
+                        "note": o.note,
+                    })
+                })
+                .collect();
+            format!(
+                "{}\n",
+                serde_json::to_string_pretty(&items).unwrap_or_default()
+            )
         }
     }
 }

@@ -238,10 +238,15 @@ pub async fn apply_all(
             .patch(&reference.name, &params, &Patch::Apply(object))
             .await
             .map_err(request_error)?;
-        // Compared without status and bookkeeping: controllers move status (and with it the
-        // resourceVersion) between runs, which is no change of ours.
+        // A real apply that changed nothing keeps the resourceVersion; a dry run never moves it,
+        // and a controller writing status (or a server filling in metadata.generation) between
+        // our read and our apply moves it without our apply having changed anything. So what
+        // decides is the object itself, volatile metadata and status left out.
         let action = match before {
             None => Action::Created,
+            Some(before) if !dry_run && before.resource_version() == after.resource_version() => {
+                Action::Unchanged
+            }
             Some(before) if comparable(&before) == comparable(&after) => Action::Unchanged,
             Some(_) => Action::Configured,
         };
