@@ -589,6 +589,15 @@ mod tests {
         assert!(refs.iter().all(|r| r.get("spec").is_none()));
     }
 
+    #[test]
+    fn characters_json_leaves_raw_are_escaped_for_yaml() {
+        // DEL and C1 controls are fine raw in JSON, not in YAML (found by the property test).
+        let text = "a\u{7f}b\u{85}c\u{feff}d\u{0}e";
+        assert_eq!(yaml_quoted(text), "\"a\\u007fb\\u0085c\\ufeffd\\u0000e\"");
+        let back: String = serde_saphyr::from_str(&yaml_quoted(text)).unwrap();
+        assert_eq!(back, text);
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
         /// Whatever string a user sets, it lands as exactly that string: it can neither break
