@@ -120,10 +120,7 @@ fn uninstall_deletes_in_reverse_order_and_waits_until_gone() {
     let report: Value = serde_json::from_slice(&again.stdout).unwrap();
     let objects = report.as_array().unwrap();
     assert_eq!(objects.len(), lines.len());
-    assert!(
-        objects.iter().all(|o| o["action"] == "absent"),
-        "{report}"
-    );
+    assert!(objects.iter().all(|o| o["action"] == "absent"), "{report}");
 }
 
 #[test]

@@ -280,13 +280,28 @@ async fn pods_in_a_labelled_namespace_come_back_injected_and_opt_outs_stay_untou
         "the Deployment's pod was not injected:\n{}",
         webhook.logs()
     );
+
+    // What the webhook injected is what `version --proxy` counts, and what blocks uninstall.
+    let version = meshctl(&cluster, &["version", "--proxy", "-o", "json"]);
+    assert!(version.status.success());
+    let report: Value = serde_json::from_slice(&version.stdout).unwrap();
+    assert_eq!(
+        report["proxies"],
+        json!([{"version": env!("CARGO_PKG_VERSION"), "image": "envoyproxy/envoy:v1.40.0",
+                "pods": 2}])
+    );
+    let uninstall = meshctl(&cluster, &["uninstall", "--apply"]);
+    assert_eq!(uninstall.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&uninstall.stderr).contains("shop/web"));
 }
 
-/// The spec without the container fields the server defaults. A real API server defaults again
+/// The spec without its node and the container fields the server defaults. A real API server defaults again
 /// after mutating admission; the loopback one defaults only before it, so the webhook's added
 /// containers lack these there while the CLI's (created already injected) have them.
 fn without_late_defaults(spec: &Value) -> Value {
     let mut spec = spec.clone();
+    // Scheduling, not injection: set whenever the scheduler gets to the pod.
+    spec.as_object_mut().unwrap().remove("nodeName");
     for list in ["containers", "initContainers"] {
         for container in spec[list].as_array_mut().into_iter().flatten() {
             let fields = container.as_object_mut().unwrap();
