@@ -189,8 +189,12 @@ pub(crate) fn report_partial(done: &[String]) {
 
 fn outcome_line(outcome: &ApplyOutcome, dry_run: bool) -> String {
     let suffix = if dry_run { " (server dry run)" } else { "" };
+    let caveat = outcome
+        .note
+        .map(|note| format!(" ({note})"))
+        .unwrap_or_default();
     format!(
-        "{} {}{suffix}",
+        "{} {}{suffix}{caveat}",
         outcome.object.display,
         outcome.action.as_str()
     )
@@ -214,6 +218,7 @@ pub(crate) fn outcomes_text(outcomes: &[ApplyOutcome], format: Format, dry_run: 
                         "namespace": o.object.namespace,
                         "action": o.action,
                         "dryRun": dry_run,
+                        "note": o.note,
                     })
                 })
                 .collect();

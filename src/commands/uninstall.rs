@@ -46,22 +46,29 @@ async fn delete(
     objects: &[Value],
 ) -> anyhow::Result<Outcome> {
     let cluster = connect(&ClusterOptions::from_global(global)).await?;
-    if !args.force {
-        let injected = kube_apply::injected_pods(&cluster.client)
-            .await
-            .map_err(|e| anyhow::anyhow!(kube_apply::describe_kube_error(&e)))
-            .context("cannot list pods to check for injected ones")?;
-        if !injected.is_empty() {
-            output::note(format!(
-                "error: {} pods still carry the meshctl sidecar; uninject or delete them, or \
-                 pass --force:",
-                injected.len()
-            ));
-            for pod in &injected {
-                output::note(format!("  {pod}"));
-            }
-            return Ok(Outcome::Failure);
+    let injected = kube_apply::injected_pods(&cluster.client)
+        .await
+        .map_err(|e| anyhow::anyhow!(kube_apply::describe_kube_error(&e)))
+        .context("cannot list pods to check for injected ones")?;
+    if args.force && !injected.is_empty() {
+        output::note(format!(
+            "warning: --force: {} pods keep the meshctl sidecar until restarted:",
+            injected.len()
+        ));
+        for pod in &injected {
+            output::note(format!("  {pod}"));
         }
+    }
+    if !args.force && !injected.is_empty() {
+        output::note(format!(
+            "error: {} pods still carry the meshctl sidecar; uninject or delete them, or \
+             pass --force:",
+            injected.len()
+        ));
+        for pod in &injected {
+            output::note(format!("  {pod}"));
+        }
+        return Ok(Outcome::Failure);
     }
     let progress = output::Progress::new();
     let fancy = output::stderr_is_fancy();
