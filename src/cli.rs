@@ -151,6 +151,18 @@ pub struct UninstallArgs {
     /// Uninstall even while injected pods remain
     #[arg(long)]
     pub force: bool,
+
+    /// The profile install used (decides which objects exist)
+    #[arg(long, default_value = "default", value_name = "NAME")]
+    pub profile: String,
+
+    /// The --set values install used (repeatable)
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+
+    /// The values files install used (repeatable)
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -379,8 +391,12 @@ pub struct ProxyInitArgs {
     pub log_level: String,
     #[arg(long, default_value_t = 2, value_name = "N")]
     pub concurrency: u32,
+    /// Outbound retries for idempotent requests (0 disables)
     #[arg(long, default_value = "0", value_name = "N")]
     pub retries: String,
+    /// Timeout of each outbound retry attempt (0s: only --request-timeout applies)
+    #[arg(long, default_value = "0s", value_name = "DURATION")]
+    pub per_try_timeout: String,
     #[arg(long, default_value = "0s", value_name = "DURATION")]
     pub request_timeout: String,
     #[arg(long, default_value = "5s", value_name = "DURATION")]

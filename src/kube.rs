@@ -2,6 +2,9 @@
 //! KUBECONFIG list merge and in-cluster config; we only choose between them), plus the helpers the
 //! commands share.
 
+pub mod apply;
+pub mod portforward;
+
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -53,3 +53,49 @@ pub fn parse_format<T: Copy>(
             ))
         })
 }
+
+/// Progress on stderr: a spinner on a terminal, plain lines otherwise (CI logs stay readable).
+pub struct Progress {
+    spinner: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    pub fn new() -> Self {
+        let spinner = stderr_is_fancy().then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.enable_steady_tick(std::time::Duration::from_millis(100));
+            bar
+        });
+        Progress { spinner }
+    }
+
+    /// A transient status: the spinner's message, or a plain line when there is no spinner.
+    pub fn status(&self, message: &str) {
+        match &self.spinner {
+            Some(bar) => bar.set_message(message.to_string()),
+            None => note(message),
+        }
+    }
+
+    /// A line that stays in the output.
+    pub fn line(&self, message: &str) {
+        match &self.spinner {
+            Some(bar) => bar.println(message),
+            None => note(message),
+        }
+    }
+}
+
+impl Default for Progress {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.spinner {
+            bar.finish_and_clear();
+        }
+    }
+}

@@ -126,3 +126,13 @@ pub fn assert_golden(name: &str, actual: &str) {
         );
     }
 }
+
+/// The `jsonschema` CLI (it comes with kubernetes-validate in the venv), for validating JSON
+/// output against the schemas under docs/.
+pub fn jsonschema() -> Option<PathBuf> {
+    require_tool(
+        "MESHCTL_JSONSCHEMA",
+        &[".venv/bin/jsonschema"],
+        "jsonschema CLI",
+    )
+}
