@@ -341,7 +341,8 @@ pub async fn resolve_targets(
                     (
                         p.name.clone(),
                         super::admin::AdminEndpoint::PortForward {
-                            pods: Api::namespaced(client.clone(), &p.namespace),
+                            client: client.clone(),
+                            namespace: p.namespace.clone(),
                             pod: p.name.clone(),
                             port: super::ADMIN_PORT,
                         },

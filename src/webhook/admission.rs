@@ -166,6 +166,8 @@ fn decide(request: &Request, options: &InjectOptions) -> (Option<Vec<u8>>, Outco
             }
         }
         Ok(Ok(PodDecision::Unchanged)) => (None, Outcome::Allowed("already injected".into())),
+        // inject_pod never uninjects; the arm only keeps the match exhaustive.
+        Ok(Ok(PodDecision::Uninjected)) => (None, Outcome::Allowed("unchanged".into())),
         Ok(Ok(PodDecision::Skipped(reason))) => (None, Outcome::Allowed(reason)),
         Ok(Err(InjectError::Refused(reason))) => (None, failed(&format!("not injected: {reason}"))),
         Ok(Err(e)) => (None, failed(&format!("injection failed: {e}"))),
