@@ -11,11 +11,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// The bucket bounds (ms) the tests and the sidecar use for `downstream_rq_time`.
-pub const BUCKETS: &[f64] = &[
-    0.5, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 15.0, 20.0, 30.0, 50.0, 75.0, 100.0, 150.0, 250.0, 500.0,
-    1000.0, 2500.0, 5000.0, 10000.0, 30000.0, 60000.0,
-];
+/// The bucket bounds (ms) of `downstream_rq_time`: the real sidecar's.
+pub const BUCKETS: &[f64] = &meshctl::bootstrap::RQ_TIME_BUCKETS_MS;
 
 /// A running Envoy, killed on drop.
 pub struct Envoy {
