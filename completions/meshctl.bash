@@ -750,7 +750,7 @@ _meshctl() {
             return 0
             ;;
         meshctl__subcmd__proxy__subcmd__init)
-            opts="-n -o -v -h -V --dry-run --iptables-backend --bootstrap-out --proxy-uid --proxy-gid --outbound-port --inbound-port --admin-port --metrics-port --skip-inbound-ports --skip-outbound-ports --skip-outbound-cidrs --opaque-ports --log-level --concurrency --retries --request-timeout --drain-time --pod-name --pod-namespace --pod-ip --pod-ips --workload-kind --workload-name --kubeconfig --context --namespace --mesh-namespace --output --timeout --verbose --help --version"
+            opts="-n -o -v -h -V --dry-run --iptables-backend --bootstrap-out --proxy-uid --proxy-gid --outbound-port --inbound-port --admin-port --metrics-port --skip-inbound-ports --skip-outbound-ports --skip-outbound-cidrs --opaque-ports --log-level --concurrency --retries --per-try-timeout --request-timeout --drain-time --pod-name --pod-namespace --pod-ip --pod-ips --workload-kind --workload-name --kubeconfig --context --namespace --mesh-namespace --output --timeout --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -813,6 +813,10 @@ _meshctl() {
                     return 0
                     ;;
                 --retries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --per-try-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -168,7 +168,7 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand tap" -l method -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand tap" -l path -d 'Path prefix' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand tap" -l authority -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand tap" -l header -d 'Header match, repeatable: --header k=v' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand tap" -l direction -d 'inbound or outbound (default: both)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand tap" -l direction -d 'inbound or outbound (default: inbound; Envoy allows one tap session per proxy)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand tap" -l max -d 'Stop after N requests' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand tap" -l duration -d 'Stop after this long' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand tap" -l admin-addr -d 'Tap one proxy\'s admin API directly at HOST:PORT instead of port-forwarding' -r
@@ -239,7 +239,8 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l skip-outb
 complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l opaque-ports -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l log-level -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l concurrency -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l retries -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l retries -d 'Outbound retries for idempotent requests (0 disables)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l per-try-timeout -d 'Timeout of each outbound retry attempt (0s: only --request-timeout applies)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l request-timeout -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l drain-time -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l pod-name -r

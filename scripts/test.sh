@@ -40,7 +40,8 @@ MESHCTL_ENVOY="$(ls "$venv"/lib/python3*/site-packages/envoy/_bin/envoy | head -
 export MESHCTL_ENVOY
 export MESHCTL_KUBERNETES_VALIDATE="$venv/bin/kubernetes-validate"
 export MESHCTL_KUBECTL="$venv/bin/kubectl"
+export MESHCTL_JSONSCHEMA="$venv/bin/jsonschema"
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo test --workspace --locked "$@"
+cargo test --workspace --locked --no-fail-fast "$@"

@@ -165,9 +165,9 @@ fn decide(request: &Request, options: &InjectOptions) -> (Option<Vec<u8>>, Outco
                 Err(e) => (None, failed(&format!("cannot serialise the patch: {e}"))),
             }
         }
-        Ok(Ok(PodDecision::Unchanged)) => (None, Outcome::Allowed("already injected".into())),
-        // inject_pod never uninjects; the arm only keeps the match exhaustive.
-        Ok(Ok(PodDecision::Uninjected)) => (None, Outcome::Allowed("unchanged".into())),
+        Ok(Ok(PodDecision::Unchanged | PodDecision::Uninjected)) => {
+            (None, Outcome::Allowed("already injected".into()))
+        }
         Ok(Ok(PodDecision::Skipped(reason))) => (None, Outcome::Allowed(reason)),
         Ok(Err(InjectError::Refused(reason))) => (None, failed(&format!("not injected: {reason}"))),
         Ok(Err(e)) => (None, failed(&format!("injection failed: {e}"))),
