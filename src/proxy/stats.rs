@@ -454,6 +454,22 @@ mod tests {
         );
     }
 
+    /// A real Envoy 1.40 answer to `StatKeys::inbound().stats_path()`.
+    #[test]
+    fn parses_a_real_filtered_answer() {
+        let s = parse_stats_json(include_bytes!(
+            "../../tests/fixtures/proxy/stats-inbound.json"
+        ))
+        .unwrap();
+        let keys = StatKeys::inbound();
+        assert_eq!(s.value(&keys.requests()), Some(123));
+        assert_eq!(s.value(&keys.errors()), Some(0));
+        let latency = &s.histograms[&keys.latency()];
+        assert_eq!(latency.len(), 20);
+        assert_eq!(latency[0].upper_bound, 0.5);
+        assert_eq!(latency.last().unwrap().cumulative, 123);
+    }
+
     #[test]
     fn rejects_non_stats_documents() {
         assert!(matches!(
