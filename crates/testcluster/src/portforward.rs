@@ -22,8 +22,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::Request;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use axum::response::Response;
 use tokio::net::TcpStream;
 
@@ -72,6 +71,12 @@ impl PortTargets {
     }
 }
 
+impl From<BTreeMap<u16, SocketAddr>> for PortTargets {
+    fn from(targets: BTreeMap<u16, SocketAddr>) -> Self {
+        Self { targets }
+    }
+}
+
 impl FromIterator<(u16, SocketAddr)> for PortTargets {
     fn from_iter<I: IntoIterator<Item = (u16, SocketAddr)>>(iter: I) -> Self {
         Self {
@@ -97,18 +102,18 @@ impl std::fmt::Display for PodRef {
 ///
 /// The caller has already checked that the pod exists (404 otherwise) and authorised the request.
 /// Answers 101 and serves the forwarded streams on the upgraded connection in a background task,
-/// or answers a `Status` (400) if the request is not a usable upgrade.
-pub async fn handle(req: Request, targets: PortTargets) -> Response {
+/// or answers a `Status` (400/403) if the request is not a usable upgrade. Any body type works
+/// (`axum::extract::Request`, `Request<hyper::body::Incoming>`): only headers, URI and the
+/// upgrade are used.
+pub async fn handle<B>(req: Request<B>, targets: PortTargets) -> Response {
     let pod = pod_from_path(req.uri().path());
-    let ports = match parse_ports(req.uri().query()) {
-        Ok(ports) => ports,
-        Err(message) => return status_response(StatusCode::BAD_REQUEST, "BadRequest", &message),
-    };
     if header_has_token(req.headers(), header::UPGRADE, "websocket") {
+        // Only the channel protocols need `ports`; SPDY names the port in each stream.
+        let ports = parse_ports(req.uri().query());
         return websocket::upgrade(req, ports, targets, pod);
     }
     if header_has_token(req.headers(), header::UPGRADE, spdy::UPGRADE_TOKEN) {
-        return spdy::upgrade(req, ports, targets, pod);
+        return spdy::upgrade(req, targets, pod);
     }
     status_response(
         StatusCode::BAD_REQUEST,

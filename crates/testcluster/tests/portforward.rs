@@ -430,22 +430,42 @@ async fn unsupported_subprotocol_and_bad_requests_get_a_status() {
         other => panic!("expected a 400, got {other:?}"),
     }
 
-    // Plain HTTP (no upgrade) and a missing `ports` parameter.
-    for (path, expected) in [
-        ("ports=80", "Upgrade request required"),
-        ("", "query parameter \\\"ports\\\" is required"),
-    ] {
-        let mut tcp = TcpStream::connect(server).await.unwrap();
-        let request = format!(
-            "GET /api/v1/namespaces/demo/pods/web-0/portforward?{path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-        );
-        tcp.write_all(request.as_bytes()).await.unwrap();
-        let mut response = String::new();
-        tcp.read_to_string(&mut response).await.unwrap();
-        assert!(response.starts_with("HTTP/1.1 400"), "{response}");
-        assert!(response.contains(expected), "{response}");
-        assert!(response.contains("\"reason\":\"BadRequest\""), "{response}");
+    // A channel-protocol WebSocket without `ports`.
+    let url = format!("ws://{server}/api/v1/namespaces/demo/pods/web-0/portforward");
+    match tokio_tungstenite::connect_async(url).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 400);
+            let body = String::from_utf8(response.body().clone().unwrap_or_default()).unwrap();
+            assert!(
+                body.contains("query parameter \\\"ports\\\" is required"),
+                "{body}"
+            );
+        }
+        other => panic!("expected a 400, got {other:?}"),
     }
+
+    // Plain HTTP, no upgrade.
+    let mut tcp = TcpStream::connect(server).await.unwrap();
+    let request = "GET /api/v1/namespaces/demo/pods/web-0/portforward?ports=80 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    tcp.read_to_string(&mut response).await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 400"), "{response}");
+    assert!(response.contains("Upgrade request required"), "{response}");
+    assert!(response.contains("\"reason\":\"BadRequest\""), "{response}");
+
+    // SPDY with a protocol version we do not speak.
+    let mut tcp = TcpStream::connect(server).await.unwrap();
+    let request = "POST /api/v1/namespaces/demo/pods/web-0/portforward HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io.v9\r\nContent-Length: 0\r\n\r\n";
+    tcp.write_all(request.as_bytes()).await.unwrap();
+    let mut response = vec![0u8; 4096];
+    let n = tcp.read(&mut response).await.unwrap();
+    let response = String::from_utf8_lossy(&response[..n]);
+    assert!(response.starts_with("HTTP/1.1 403"), "{response}");
+    assert!(
+        response.contains("unable to negotiate protocol"),
+        "{response}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -456,6 +476,50 @@ async fn kube_client(server: SocketAddr, ca_der: Vec<u8>) -> kube::Client {
     config.root_cert = Some(vec![ca_der]);
     config.default_namespace = "demo".to_string();
     kube::Client::try_from(config).unwrap()
+}
+
+/// How meshctl talks to an Envoy admin port: HTTP/1.1 with keep-alive over the forwarded stream.
+#[tokio::test]
+async fn kube_rs_http_requests_over_a_forwarded_port() {
+    use axum::routing::get;
+    use http_body_util::{BodyExt, Empty};
+    use k8s_openapi::api::core::v1::Pod;
+    let admin = Router::new()
+        .route("/ready", get(|| async { "LIVE" }))
+        .route("/stats", get(|| async { "cluster.a.upstream_rq_total: 7" }));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let admin_addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, admin).await });
+    let (server, ca) = serve_tls(PortTargets::new().with(15000, admin_addr)).await;
+    tokio::time::timeout(LIMIT, async {
+        let pods: kube::Api<Pod> = kube::Api::namespaced(kube_client(server, ca).await, "demo");
+        let mut forwarder = pods.portforward("web-0", &[15000]).await.unwrap();
+        let stream = forwarder.take_stream(15000).unwrap();
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .unwrap();
+        let driver = tokio::spawn(connection);
+        for (path, expected) in [
+            ("/ready", "LIVE"),
+            ("/stats", "cluster.a.upstream_rq_total: 7"),
+            ("/ready", "LIVE"),
+        ] {
+            let request = hyper::Request::get(path)
+                .header("host", "localhost")
+                .body(Empty::<bytes::Bytes>::new())
+                .unwrap();
+            let response = sender.send_request(request).await.unwrap();
+            assert_eq!(response.status(), 200);
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(body, expected);
+        }
+        drop(sender);
+        driver.await.unwrap().unwrap();
+        forwarder.join().await.unwrap();
+    })
+    .await
+    .unwrap();
 }
 
 #[tokio::test]
@@ -497,6 +561,269 @@ async fn kube_rs_portforwarder_two_ports_large_and_errors() {
         let error = error.expect("an error message");
         assert!(error.contains("error forwarding port 4444"), "{error}");
         let _ = forwarder.join().await;
+    })
+    .await
+    .unwrap();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The real kubectl (WebSocket-tunnelled SPDY first, plain SPDY when told so)
+
+fn kubectl_binary() -> Option<std::path::PathBuf> {
+    let from_env = std::env::var_os("MESHCTL_KUBECTL").map(std::path::PathBuf::from);
+    let fallback = std::path::PathBuf::from("../../.venv/bin/kubectl");
+    if let Some(path) = from_env.into_iter().chain([fallback]).find(|p| p.exists()) {
+        return Some(path);
+    }
+    let in_ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    assert!(
+        !in_ci,
+        "kubectl not found (set MESHCTL_KUBECTL; scripts/test.sh does)"
+    );
+    eprintln!("skipping: kubectl not found (set MESHCTL_KUBECTL)");
+    None
+}
+
+/// Just enough API server for `kubectl port-forward pod/web-0`: discovery, the pod, and the
+/// subresource. Records the `Upgrade` header of every port-forward request.
+async fn serve_for_kubectl(
+    targets: PortTargets,
+) -> (SocketAddr, Arc<std::sync::Mutex<Vec<String>>>) {
+    use axum::routing::get;
+    use serde_json::json;
+    let upgrades = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = upgrades.clone();
+    let router = Router::new()
+        .route(
+            "/api",
+            get(|| async { axum::Json(json!({"kind": "APIVersions", "versions": ["v1"]})) }),
+        )
+        .route(
+            "/apis",
+            get(|| async {
+                axum::Json(json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": []}))
+            }),
+        )
+        .route(
+            "/api/v1",
+            get(|| async {
+                axum::Json(json!({
+                    "kind": "APIResourceList", "groupVersion": "v1",
+                    "resources": [
+                        {"name": "pods", "singularName": "pod", "namespaced": true, "kind": "Pod",
+                         "verbs": ["get", "list"], "shortNames": ["po"]},
+                        {"name": "pods/portforward", "singularName": "", "namespaced": true,
+                         "kind": "PodPortForwardOptions", "verbs": ["create", "get"]}
+                    ]
+                }))
+            }),
+        )
+        .route(
+            "/api/v1/namespaces/demo/pods/web-0",
+            get(|| async {
+                axum::Json(json!({
+                    "apiVersion": "v1", "kind": "Pod",
+                    "metadata": {"name": "web-0", "namespace": "demo", "uid": "5f0c4c8e-0000-4000-8000-000000000001"},
+                    "spec": {"containers": [{"name": "app", "image": "app", "ports": [{"containerPort": 80}]}]},
+                    "status": {"phase": "Running"}
+                }))
+            }),
+        )
+        .route(
+            "/api/v1/namespaces/{ns}/pods/{name}/portforward",
+            any(move |req: Request| {
+                let upgrade = req
+                    .headers()
+                    .get("upgrade")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                seen.lock().unwrap().push(upgrade);
+                handle(req, targets.clone())
+            }),
+        );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    (addr, upgrades)
+}
+
+/// A running `kubectl port-forward`, killed on drop.
+struct PortForward {
+    child: std::process::Child,
+    /// Local ports in the order of the remote ports asked for.
+    local_ports: Vec<u16>,
+    stderr: Arc<std::sync::Mutex<String>>,
+}
+
+impl Drop for PortForward {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn kubectl_port_forward(
+    kubectl: &std::path::Path,
+    server: SocketAddr,
+    remotes: &[u16],
+    websockets: bool,
+) -> PortForward {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let cache = std::env::temp_dir().join(format!(
+        "testcluster-kubectl-cache-{}-{}",
+        std::process::id(),
+        server.port()
+    ));
+    let mut child = Command::new(kubectl)
+        .args([
+            "--server",
+            &format!("http://{server}"),
+            "--cache-dir",
+            &cache.to_string_lossy(),
+            "-n",
+            "demo",
+            "port-forward",
+            "--address",
+            "127.0.0.1",
+            "pod/web-0",
+        ])
+        .args(remotes.iter().map(|r| format!(":{r}")))
+        .env("KUBECONFIG", cache.join("no-kubeconfig"))
+        .env(
+            "KUBECTL_PORT_FORWARD_WEBSOCKETS",
+            if websockets { "true" } else { "false" },
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = stderr.clone();
+    let err = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+            let mut s = sink.lock().unwrap();
+            s.push_str(&line);
+            s.push('\n');
+        }
+    });
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    // "Forwarding from 127.0.0.1:NNNNN -> 80", one line per port.
+    let mut local_ports = Vec::new();
+    for remote in remotes {
+        let line = rx.recv_timeout(LIMIT).unwrap_or_else(|_| {
+            panic!(
+                "kubectl did not start forwarding: {}",
+                stderr.lock().unwrap()
+            )
+        });
+        let (local, to) = line
+            .strip_prefix("Forwarding from 127.0.0.1:")
+            .and_then(|rest| rest.split_once(" -> "))
+            .unwrap_or_else(|| panic!("unexpected kubectl output {line:?}"));
+        assert_eq!(to, remote.to_string());
+        local_ports.push(local.parse().unwrap());
+    }
+    PortForward {
+        child,
+        local_ports,
+        stderr,
+    }
+}
+
+/// Sends `data`, half-closes, reads everything back.
+async fn round_trip(port: u16, data: &[u8]) -> Vec<u8> {
+    let stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let (mut r, mut w) = stream.into_split();
+    let data = data.to_vec();
+    let writer = tokio::spawn(async move {
+        w.write_all(&data).await.unwrap();
+        w.shutdown().await.unwrap();
+    });
+    let mut got = Vec::new();
+    r.read_to_end(&mut got).await.unwrap();
+    writer.await.unwrap();
+    got
+}
+
+async fn kubectl_forwards(websockets: bool) {
+    let Some(kubectl) = kubectl_binary() else {
+        return;
+    };
+    let echo = echo_server().await;
+    let greet = greeter(b"envoy admin").await;
+    let targets = PortTargets::new().with(80, echo).with(9901, greet);
+    let (server, upgrades) = serve_for_kubectl(targets).await;
+    tokio::time::timeout(LIMIT, async {
+        let forward = tokio::task::spawn_blocking(move || {
+            kubectl_port_forward(&kubectl, server, &[80, 9901], websockets)
+        })
+        .await
+        .unwrap();
+        let (echo_port, greet_port) = (forward.local_ports[0], forward.local_ports[1]);
+        assert_eq!(
+            round_trip(echo_port, b"hello kubectl").await,
+            b"hello kubectl"
+        );
+        // Both ports at once, one of them a large transfer, over the one session.
+        let big = pattern(2 * 1024 * 1024 + 3, 11);
+        let (echoed, greeting) =
+            tokio::join!(round_trip(echo_port, &big), round_trip(greet_port, b""));
+        assert!(echoed == big, "large echo differs");
+        assert_eq!(greeting, b"envoy admin");
+        let expected = if websockets { "websocket" } else { "SPDY/3.1" };
+        let upgrades = upgrades.lock().unwrap().clone();
+        assert!(
+            upgrades.iter().all(|u| u.eq_ignore_ascii_case(expected)) && !upgrades.is_empty(),
+            "{upgrades:?}; kubectl said: {}",
+            forward.stderr.lock().unwrap()
+        );
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn kubectl_port_forward_over_websocket_tunnel() {
+    kubectl_forwards(true).await;
+}
+
+#[tokio::test]
+async fn kubectl_port_forward_over_spdy() {
+    kubectl_forwards(false).await;
+}
+
+#[tokio::test]
+async fn kubectl_reports_a_port_without_target() {
+    let Some(kubectl) = kubectl_binary() else {
+        return;
+    };
+    let (server, _) = serve_for_kubectl(PortTargets::new()).await;
+    tokio::time::timeout(LIMIT, async {
+        let forward = tokio::task::spawn_blocking(move || {
+            kubectl_port_forward(&kubectl, server, &[81], true)
+        })
+        .await
+        .unwrap();
+        // The local connection is closed without data...
+        assert_eq!(round_trip(forward.local_ports[0], b"anyone?").await, b"");
+        // ...and kubectl shows the server's message.
+        loop {
+            let stderr = forward.stderr.lock().unwrap().clone();
+            if stderr.contains("error forwarding port 81 to pod demo/web-0") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     })
     .await
     .unwrap();

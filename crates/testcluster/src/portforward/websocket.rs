@@ -13,8 +13,7 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -49,9 +48,9 @@ enum Protocol {
 
 /// Negotiates the subprotocol (the first one the client offers that we support, as `wsstream`
 /// does; none offered means binary) and answers 101; the session runs in a background task.
-pub(crate) fn upgrade(
-    mut req: Request,
-    ports: Vec<u16>,
+pub(crate) fn upgrade<B>(
+    mut req: Request<B>,
+    ports: Result<Vec<u16>, String>,
     targets: PortTargets,
     pod: PodRef,
 ) -> Response {
@@ -95,6 +94,13 @@ pub(crate) fn upgrade(
         Some(V4_BASE64) => Protocol::Base64,
         _ => Protocol::Binary,
     };
+    let ports = match (protocol, ports) {
+        (Protocol::SpdyTunnel, _) => Vec::new(),
+        (_, Ok(ports)) => ports,
+        (_, Err(message)) => {
+            return status_response(StatusCode::BAD_REQUEST, "BadRequest", &message);
+        }
+    };
 
     let on_upgrade = hyper::upgrade::on(&mut req);
     tokio::spawn(async move {
@@ -108,9 +114,7 @@ pub(crate) fn upgrade(
         )
         .await;
         match protocol {
-            Protocol::SpdyTunnel => {
-                super::spdy::serve(WsByteStream::new(ws), ports, targets, pod).await
-            }
+            Protocol::SpdyTunnel => super::spdy::serve(WsByteStream::new(ws), targets, pod).await,
             Protocol::Binary | Protocol::Base64 => {
                 serve_channels(ws, protocol == Protocol::Base64, ports, targets, pod).await
             }
@@ -188,10 +192,11 @@ async fn serve_channels<S>(
     let mut writers = Vec::with_capacity(ports.len());
     let mut readers = Vec::with_capacity(ports.len());
     let mut finished = 0;
-    // The whole preamble first, as the kubelet writes it, then the connections.
+    // Data channel of each port; `None` when it and its error channel do not fit in a byte.
     let channels: Vec<Option<u8>> = (0..ports.len())
-        .map(|index| u8::try_from(2 * index + 1).ok().map(|c| c - 1))
+        .map(|index| u8::try_from(2 * index).ok().filter(|c| *c < u8::MAX))
         .collect();
+    // The whole preamble first, as the kubelet writes it, then the connections.
     for (port, channel) in ports.iter().zip(&channels) {
         if let Some(channel) = *channel {
             let port_bytes = port.to_le_bytes();
