@@ -130,6 +130,58 @@ fn stat_counts_the_sidecars_inbound_traffic() {
     assert!(w["readBytesPerSecond"].as_f64().unwrap() > 0.0, "{w}");
 }
 
+/// The filter `stat` sends selects every stat it reads from the real sidecar, the listener's
+/// connection gauge and the tcp_proxy byte counters included.
+#[test]
+fn stats_filter_selects_the_sidecars_stats() {
+    let Some(lab) = lab() else { return };
+    let client = lab.client_ns.clone();
+    let r = lab.http(&client, "GET", &format!("http://{POD_IP}:8080/x"), &[]);
+    assert_eq!(r["status"], 200, "{r}");
+    let path = meshctl::proxy::stats::StatKeys::inbound().stats_path();
+    let r = lab.http(
+        &lab.pod_ns.clone(),
+        "GET",
+        &format!("http://127.0.0.1:15000{path}"),
+        &[],
+    );
+    assert_eq!(r["status"], 200, "{r}");
+    let body: Value = serde_json::from_str(r["body"].as_str().unwrap()).unwrap();
+    let names: Vec<&str> = body["stats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    for wanted in [
+        "http.inbound.downstream_rq_total",
+        "http.inbound.downstream_rq_5xx",
+        "http.inbound.downstream_cx_rx_bytes_total",
+        "listener.0.0.0.0_15006.downstream_cx_active",
+        "tcp.inbound_tcp.downstream_cx_rx_bytes_total",
+    ] {
+        assert!(names.contains(&wanted), "{wanted} missing from {names:?}");
+    }
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.contains("worker_") || n.ends_with("rq_timeout")),
+        "{names:?}"
+    );
+    let histograms = body["stats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find_map(|s| s["histograms"].as_array())
+        .unwrap();
+    assert_eq!(histograms.len(), 1, "{histograms:?}");
+    assert_eq!(histograms[0]["name"], "http.inbound.downstream_rq_time");
+    assert_eq!(
+        histograms[0]["buckets"].as_array().unwrap().len(),
+        meshctl::bootstrap::RQ_TIME_BUCKETS_MS.len()
+    );
+}
+
 #[test]
 fn tap_shows_the_real_peer_addresses() {
     let Some(lab) = lab() else { return };

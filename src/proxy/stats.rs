@@ -179,7 +179,9 @@ impl StatKeys {
             ));
         }
         if let Some(port) = self.listener_port {
-            alternatives.push(format!("listener\\.[^.]*_{port}\\.downstream_cx_active"));
+            // The address part has dots (`0.0.0.0_15006`); per-worker gauges
+            // (`…_15006.worker_0.downstream_cx_active`) don't end this way.
+            alternatives.push(format!("listener\\..*_{port}\\.downstream_cx_active"));
         }
         format!("^({})$", alternatives.join("|"))
     }
@@ -618,10 +620,14 @@ mod tests {
                 .iter()
                 .find(|l| l["name"] == name)
                 .unwrap();
-            assert_eq!(
-                listener["stat_prefix"].as_str(),
-                keys.listener_prefix.as_deref()
-            );
+            // Listener stats go by `stat_prefix` when set, else by address and port.
+            match listener["stat_prefix"].as_str() {
+                Some(prefix) => assert_eq!(Some(prefix), keys.listener_prefix.as_deref()),
+                None => assert_eq!(
+                    listener["address"]["socket_address"]["port_value"].as_u64(),
+                    keys.listener_port.map(u64::from)
+                ),
+            }
             let tcp =
                 &listener["default_filter_chain"]["filters"][0]["typed_config"]["stat_prefix"];
             assert!(keys.tcp_prefixes.iter().any(|p| tcp == p.as_str()), "{tcp}");
