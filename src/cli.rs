@@ -103,6 +103,15 @@ pub enum Command {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(after_help = "\
+Output (-o): yaml (default: multi-document), json (one v1 List).
+
+Examples:
+  meshctl install | kubectl apply --server-side -f -
+  meshctl install --profile ha --set webhook.failurePolicy=Fail
+  meshctl install -f prod-values.yaml --output-dir deploy/meshctl
+  meshctl install --apply --wait --timeout 2m
+  meshctl install --show-values")]
 pub struct InstallArgs {
     /// Values profile: default, minimal or ha
     #[arg(long, default_value = "default", value_name = "NAME")]
@@ -143,6 +152,13 @@ pub enum DryRun {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(after_help = "\
+Pass the --profile, -f and --set used at install time, so the list matches what exists.
+
+Examples:
+  meshctl uninstall | kubectl delete --ignore-not-found -f -
+  meshctl uninstall --apply            # refuses while injected pods remain
+  meshctl uninstall --apply --force")]
 pub struct UninstallArgs {
     /// Delete the control plane from the cluster, in reverse order, and wait
     #[arg(long)]
@@ -232,6 +248,9 @@ pub struct InjectArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Output (-o): table (default), short (warnings and errors only), json (one document; schema in docs/check-schema.json).\nExit codes: 0 no check is an error, 1 a check is an error (or a warning with --fail-on-warning), 2 usage error."
+)]
 pub struct CheckArgs {
     /// Pre-install checks
     #[arg(long)]
@@ -448,6 +467,10 @@ pub struct ProxyInitArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(after_help = "\
+Runs in the cluster (Deployment meshctl-injector, rendered by `meshctl install`). Serves
+POST /inject (AdmissionReview v1), GET /healthz and GET /readyz over HTTPS; stops gracefully on
+SIGTERM.")]
 pub struct WebhookArgs {
     /// Address to serve AdmissionReview on
     #[arg(long, default_value = "0.0.0.0:8443", value_name = "ADDR")]

@@ -219,15 +219,15 @@ pub async fn apply_all(
             .await
             .map_err(request_error)?;
         // A real apply that changed nothing keeps the resourceVersion; a dry run never moves it,
-        // so there the objects themselves are compared.
+        // and a controller writing status (or a server filling in metadata.generation) between
+        // our read and our apply moves it without our apply having changed anything. So what
+        // decides is the object itself, volatile metadata and status left out.
         let action = match before {
             None => Action::Created,
             Some(before) if !dry_run && before.resource_version() == after.resource_version() => {
                 Action::Unchanged
             }
-            Some(before) if dry_run && comparable(&before) == comparable(&after) => {
-                Action::Unchanged
-            }
+            Some(before) if comparable(&before) == comparable(&after) => Action::Unchanged,
             Some(_) => Action::Configured,
         };
         let outcome = Outcome {
