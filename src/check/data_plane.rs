@@ -231,7 +231,8 @@ fn admin_port(ctx: &Context) -> u16 {
 async fn admin_get(ctx: &Context, pod: &PodRef, path: &str) -> Result<(u16, String), String> {
     let client = ctx.client()?;
     let endpoint = AdminEndpoint::PortForward {
-        pods: Api::namespaced(client, &pod.0),
+        client,
+        namespace: pod.0.clone(),
         pod: pod.1.clone(),
         port: admin_port(ctx),
     };
