@@ -227,28 +227,28 @@ complete -c meshctl -n "__fish_meshctl_using_subcommand completion" -s h -l help
 complete -c meshctl -n "__fish_meshctl_using_subcommand completion" -s V -l version -d 'Print version'
 complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l iptables-backend -d 'iptables backend: nft, legacy or auto (detect)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l bootstrap-out -d 'Where to write the Envoy bootstrap' -r -F
-complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l proxy-uid -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l proxy-gid -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l outbound-port -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l inbound-port -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l admin-port -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l metrics-port -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l skip-inbound-ports -d 'Comma-separated' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l skip-outbound-ports -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l skip-outbound-cidrs -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l opaque-ports -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l log-level -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l concurrency -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l retries -d 'Outbound retries for idempotent requests (0 disables)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l proxy-uid -d 'The proxy\'s uid: its own traffic is never captured (must match the sidecar\'s runAsUser)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l proxy-gid -d 'The proxy\'s gid: its traffic is never captured either' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l outbound-port -d 'Envoy\'s outbound listener; outgoing TCP is redirected here' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l inbound-port -d 'Envoy\'s inbound listener; incoming TCP is redirected here' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l admin-port -d 'Envoy\'s admin API, bound to 127.0.0.1 only' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l metrics-port -d 'Metrics and readiness (GET /stats/prometheus, GET /ready only); never captured' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l skip-inbound-ports -d 'Inbound ports not captured, comma-separated; ranges as 8000-8100' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l skip-outbound-ports -d 'Outbound destination ports not captured, comma-separated; ranges as 8000-8100' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l skip-outbound-cidrs -d 'Outbound destinations not captured, comma-separated CIDRs (IPv4 and IPv6)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l opaque-ports -d 'Ports proxied as plain TCP without protocol detection (server-first protocols: SMTP, MySQL)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l log-level -d 'Envoy log level: trace, debug, info, warning, error, critical, off' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l concurrency -d 'Envoy worker threads' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l retries -d 'Outbound retries: after connect failures for any request, after a 503 for idempotent methods only (0 disables)' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l per-try-timeout -d 'Timeout of each outbound retry attempt (0s: only --request-timeout applies)' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l request-timeout -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l drain-time -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l pod-name -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l pod-namespace -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l pod-ip -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l request-timeout -d 'Outbound request timeout (0s: none)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l drain-time -d 'How long the proxy drains connections when shutting down' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l pod-name -d 'The pod\'s name' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l pod-namespace -d 'The pod\'s namespace' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l pod-ip -d 'The pod\'s primary IP' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l pod-ips -d 'Comma-separated pod IPs (both families on dual-stack pods)' -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l workload-kind -r
-complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l workload-name -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l workload-kind -d 'Kind of the workload that owns the pod (Deployment, StatefulSet, Job...)' -r
+complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l workload-name -d 'Name of the workload that owns the pod' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l kubeconfig -d 'Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)' -r -F
 complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -l context -d 'The kubeconfig context to use' -r
 complete -c meshctl -n "__fish_meshctl_using_subcommand proxy-init" -s n -l namespace -d 'The namespace to act on (default: the context\'s namespace)' -r

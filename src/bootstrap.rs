@@ -33,6 +33,9 @@ pub const RQ_TIME_BUCKETS_MS: [f64; 22] = [
 /// How often Envoy flushes stats (histograms only move at a flush).
 pub const STATS_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
 
+/// Ceiling on concurrent downstream connections (all listeners).
+pub const MAX_DOWNSTREAM_CONNECTIONS: u64 = 100_000;
+
 /// Who this sidecar is, from the downward API and the injector.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PodIdentity {
@@ -206,6 +209,17 @@ pub fn bootstrap(settings: &BootstrapSettings) -> Value {
         "admin": {
             "address": socket_address("127.0.0.1", ports.admin),
         },
+        // A connection ceiling far above any sidecar's load; without one Envoy warns at every
+        // start and has no guard against fd exhaustion.
+        "overload_manager": {
+            "resource_monitors": [{
+                "name": "envoy.resource_monitors.global_downstream_max_connections",
+                "typed_config": typed(
+                    "envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig",
+                    json!({ "max_active_downstream_connections": MAX_DOWNSTREAM_CONNECTIONS }),
+                ),
+            }],
+        },
         "stats_flush_interval": envoy_duration(STATS_FLUSH_INTERVAL),
         "stats_config": {
             "histogram_bucket_settings": [{
@@ -374,9 +388,9 @@ fn traffic_listener(settings: &BootstrapSettings, direction: Direction) -> Value
         "filters": [http_connection_manager(settings, direction)],
     }));
 
+    // No listener stat_prefix: `meshctl stat` reads `listener.0.0.0.0_<port>.*` by address.
     let mut listener = json!({
         "name": direction.listener_name(),
-        "stat_prefix": prefix,
         "address": address,
     });
     if let Some(additional) = additional {
@@ -554,7 +568,6 @@ fn metrics_listener(settings: &BootstrapSettings) -> Value {
     };
     let mut listener = json!({
         "name": "metrics",
-        "stat_prefix": "metrics",
         "address": address,
     });
     if let Some(additional) = additional {

@@ -85,7 +85,7 @@ pub fn checks(options: &CheckOptions) -> Vec<Check> {
     if options.pre {
         checks.extend(pre_install::checks());
     } else {
-        checks.extend(control_plane::checks());
+        checks.extend(control_plane::checks(&options.mesh_namespace));
     }
     if options.proxy {
         checks.extend(data_plane::checks());
@@ -102,6 +102,7 @@ pub async fn run(options: CheckOptions, progress: Option<Progress>) -> Report {
         retry_interval: options.retry_interval,
         deadline: start + options.wait.unwrap_or(options.timeout),
         margin: Duration::from_secs(2),
+        concurrency: 16,
     };
     let defs = checks(&options);
     let fail_on_warning = options.fail_on_warning;

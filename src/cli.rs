@@ -103,6 +103,15 @@ pub enum Command {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(after_help = "\
+Output (-o): yaml (default: multi-document), json (one v1 List).
+
+Examples:
+  meshctl install | kubectl apply --server-side -f -
+  meshctl install --profile ha --set webhook.failurePolicy=Fail
+  meshctl install -f prod-values.yaml --output-dir deploy/meshctl
+  meshctl install --apply --wait --timeout 2m
+  meshctl install --show-values")]
 pub struct InstallArgs {
     /// Values profile: default, minimal or ha
     #[arg(long, default_value = "default", value_name = "NAME")]
@@ -143,6 +152,13 @@ pub enum DryRun {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(after_help = "\
+Pass the --profile, -f and --set used at install time, so the list matches what exists.
+
+Examples:
+  meshctl uninstall | kubectl delete --ignore-not-found -f -
+  meshctl uninstall --apply            # refuses while injected pods remain
+  meshctl uninstall --apply --force")]
 pub struct UninstallArgs {
     /// Delete the control plane from the cluster, in reverse order, and wait
     #[arg(long)]
@@ -232,6 +248,9 @@ pub struct InjectArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Output (-o): table (default), short (warnings and errors only), json (one document; schema in docs/check-schema.json).\nExit codes: 0 no check is an error, 1 a check is an error (or a warning with --fail-on-warning), 2 usage error."
+)]
 pub struct CheckArgs {
     /// Pre-install checks
     #[arg(long)]
@@ -366,52 +385,70 @@ pub struct ProxyInitArgs {
     #[arg(long, default_value = "/etc/meshctl/envoy.yaml", value_name = "PATH")]
     pub bootstrap_out: PathBuf,
 
+    /// The proxy's uid: its own traffic is never captured (must match the sidecar's runAsUser)
     #[arg(long, default_value_t = 1337, value_name = "UID")]
     pub proxy_uid: u32,
+    /// The proxy's gid: its traffic is never captured either
     #[arg(long, default_value_t = 1337, value_name = "GID")]
     pub proxy_gid: u32,
+    /// Envoy's outbound listener; outgoing TCP is redirected here
     #[arg(long, default_value_t = 15001, value_name = "PORT")]
     pub outbound_port: u16,
+    /// Envoy's inbound listener; incoming TCP is redirected here
     #[arg(long, default_value_t = 15006, value_name = "PORT")]
     pub inbound_port: u16,
+    /// Envoy's admin API, bound to 127.0.0.1 only
     #[arg(long, default_value_t = 15000, value_name = "PORT")]
     pub admin_port: u16,
+    /// Metrics and readiness (GET /stats/prometheus, GET /ready only); never captured
     #[arg(long, default_value_t = 15090, value_name = "PORT")]
     pub metrics_port: u16,
-    /// Comma-separated
+    /// Inbound ports not captured, comma-separated; ranges as 8000-8100
     #[arg(long, default_value = "", value_name = "PORTS")]
     pub skip_inbound_ports: String,
+    /// Outbound destination ports not captured, comma-separated; ranges as 8000-8100
     #[arg(long, default_value = "", value_name = "PORTS")]
     pub skip_outbound_ports: String,
+    /// Outbound destinations not captured, comma-separated CIDRs (IPv4 and IPv6)
     #[arg(long, default_value = "", value_name = "CIDRS")]
     pub skip_outbound_cidrs: String,
+    /// Ports proxied as plain TCP without protocol detection (server-first protocols: SMTP, MySQL)
     #[arg(long, default_value = "", value_name = "PORTS")]
     pub opaque_ports: String,
+    /// Envoy log level: trace, debug, info, warning, error, critical, off
     #[arg(long, default_value = "warning", value_name = "LEVEL")]
     pub log_level: String,
+    /// Envoy worker threads
     #[arg(long, default_value_t = 2, value_name = "N")]
     pub concurrency: u32,
-    /// Outbound retries for idempotent requests (0 disables)
+    /// Outbound retries: after connect failures for any request, after a 503 for idempotent
+    /// methods only (0 disables)
     #[arg(long, default_value = "0", value_name = "N")]
     pub retries: String,
     /// Timeout of each outbound retry attempt (0s: only --request-timeout applies)
     #[arg(long, default_value = "0s", value_name = "DURATION")]
     pub per_try_timeout: String,
+    /// Outbound request timeout (0s: none)
     #[arg(long, default_value = "0s", value_name = "DURATION")]
     pub request_timeout: String,
+    /// How long the proxy drains connections when shutting down
     #[arg(long, default_value = "5s", value_name = "DURATION")]
     pub drain_time: String,
 
     // Pod identity, from the downward API.
+    /// The pod's name
     #[arg(long, env = "POD_NAME", default_value = "", value_name = "NAME")]
     pub pod_name: String,
+    /// The pod's namespace
     #[arg(long, env = "POD_NAMESPACE", default_value = "", value_name = "NAME")]
     pub pod_namespace: String,
+    /// The pod's primary IP
     #[arg(long, env = "POD_IP", default_value = "", value_name = "IP")]
     pub pod_ip: String,
     /// Comma-separated pod IPs (both families on dual-stack pods)
     #[arg(long, env = "POD_IPS", default_value = "", value_name = "IPS")]
     pub pod_ips: String,
+    /// Kind of the workload that owns the pod (Deployment, StatefulSet, Job...)
     #[arg(
         long,
         env = "MESHCTL_WORKLOAD_KIND",
@@ -419,6 +456,7 @@ pub struct ProxyInitArgs {
         value_name = "KIND"
     )]
     pub workload_kind: String,
+    /// Name of the workload that owns the pod
     #[arg(
         long,
         env = "MESHCTL_WORKLOAD_NAME",
@@ -429,6 +467,10 @@ pub struct ProxyInitArgs {
 }
 
 #[derive(Debug, Clone, Args)]
+#[command(after_help = "\
+Runs in the cluster (Deployment meshctl-injector, rendered by `meshctl install`). Serves
+POST /inject (AdmissionReview v1), GET /healthz and GET /readyz over HTTPS; stops gracefully on
+SIGTERM.")]
 pub struct WebhookArgs {
     /// Address to serve AdmissionReview on
     #[arg(long, default_value = "0.0.0.0:8443", value_name = "ADDR")]

@@ -227,6 +227,15 @@ fn environment() -> Result<Environment<'static>, RenderError> {
     let mut env = Environment::new();
     // A typo in a template must fail, not render an empty string.
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // Replaces minijinja's JSON `tojson`: JSON leaves some characters unescaped that YAML does
+    // not allow raw (DEL, C1 controls), so values are written as YAML-safe flow scalars.
+    env.add_filter("tojson", |value: minijinja::Value| {
+        serde_json::to_value(&value)
+            .map(|v| minijinja::Value::from_safe_string(yaml_flow(&v)))
+            .map_err(|e| {
+                minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, e.to_string())
+            })
+    });
     let syntax = minijinja::syntax::SyntaxConfig::builder()
         .trim_blocks(true)
         .lstrip_blocks(true)
@@ -258,6 +267,49 @@ fn parse_documents(name: &str, text: &str) -> Result<Vec<Value>, RenderError> {
         .flatten()
         .filter(|doc| !doc.is_null())
         .collect())
+}
+
+/// A value as YAML flow syntax (JSON-shaped), with every string double-quoted and every
+/// character YAML does not accept raw escaped.
+fn yaml_flow(value: &Value) -> String {
+    match value {
+        Value::String(s) => yaml_quoted(s),
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(yaml_flow).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Value::Object(map) => {
+            let entries: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{}: {}", yaml_quoted(k), yaml_flow(v)))
+                .collect();
+            format!("{{{}}}", entries.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+fn yaml_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            // YAML's printable set (1.2, 5.1), minus the BOM.
+            '\u{20}'..='\u{7e}'
+            | '\u{a0}'..='\u{d7ff}'
+            | '\u{e000}'..='\u{fefe}'
+            | '\u{ff00}'..='\u{fffd}'
+            | '\u{10000}'.. => out.push(c),
+            c if u32::from(c) <= 0xffff => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push_str(&format!("\\U{:08x}", u32::from(c))),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// RFC 1123 label: what a namespace name must be.
@@ -315,6 +367,17 @@ pub fn to_files(components: &[Component]) -> Result<Vec<(String, String)>, Rende
                 body,
             ))
         })
+        .collect()
+}
+
+/// The `--output-dir` file names of components this render left out (e.g. the certificate after
+/// switching cert-manager off): a directory kept in Git must not keep applying them.
+pub fn absent_files(components: &[Component]) -> Vec<String> {
+    TEMPLATES
+        .iter()
+        .enumerate()
+        .filter(|(order, _)| !components.iter().any(|c| c.order == *order))
+        .map(|(order, (name, _))| format!("{order:02}-{name}.yaml"))
         .collect()
 }
 
@@ -486,6 +549,36 @@ mod tests {
         );
     }
 
+    /// Pod Security Standard "restricted", checked field by field on every pod template.
+    #[test]
+    fn control_plane_pods_meet_pss_restricted() {
+        for profile in ["default", "minimal", "ha"] {
+            for sets in [&[][..], &["webhook.certManager=true"][..]] {
+                let components = render_with(sets, profile);
+                let deploy = find(&components, "Deployment").unwrap();
+                let pod = &deploy["spec"]["template"]["spec"];
+                assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+                assert_eq!(
+                    pod["securityContext"]["seccompProfile"]["type"],
+                    "RuntimeDefault"
+                );
+                assert!(pod.get("hostNetwork").is_none() && pod.get("hostPID").is_none());
+                for container in pod["containers"].as_array().unwrap() {
+                    let sc = &container["securityContext"];
+                    assert_eq!(sc["allowPrivilegeEscalation"], false);
+                    assert_eq!(sc["readOnlyRootFilesystem"], true);
+                    assert_eq!(sc["runAsNonRoot"], true);
+                    assert_eq!(sc["capabilities"]["drop"], json!(["ALL"]));
+                    assert!(sc["capabilities"].get("add").is_none());
+                    assert_eq!(sc["seccompProfile"]["type"], "RuntimeDefault");
+                }
+                for volume in pod["volumes"].as_array().unwrap() {
+                    assert!(volume.get("hostPath").is_none());
+                }
+            }
+        }
+    }
+
     #[test]
     fn uninstall_lists_references_in_reverse() {
         let components = render_with(&[], "default");
@@ -494,6 +587,49 @@ mod tests {
         assert_eq!(refs.last().unwrap()["kind"], "Namespace");
         assert!(refs[0]["metadata"].get("namespace").is_none());
         assert!(refs.iter().all(|r| r.get("spec").is_none()));
+    }
+
+    #[test]
+    fn characters_json_leaves_raw_are_escaped_for_yaml() {
+        // DEL and C1 controls are fine raw in JSON, not in YAML (found by the property test).
+        let text = "a\u{7f}b\u{85}c\u{feff}d\u{0}e";
+        assert_eq!(yaml_quoted(text), "\"a\\u007fb\\u0085c\\ufeffd\\u0000e\"");
+        let back: String = serde_saphyr::from_str(&yaml_quoted(text)).unwrap();
+        assert_eq!(back, text);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Whatever string a user sets, it lands as exactly that string: it can neither break
+        /// the YAML nor change the structure around it.
+        #[test]
+        fn any_string_value_round_trips(text in "(?s).{1,40}") {
+            proptest::prop_assume!(!text.trim().is_empty());
+            let sources = ValueSources {
+                profile: "default".to_string(),
+                files: vec![],
+                sets: vec![format!("proxy.image={text}"), format!("webhook.image={text}")],
+            };
+            let (_, values) = values::resolve(&sources).unwrap();
+            let components = render(&values, "meshctl-system").unwrap();
+            let deploy = find(&components, "Deployment").unwrap();
+            proptest::prop_assert_eq!(
+                deploy["spec"]["template"]["spec"]["containers"][0]["image"].as_str(),
+                Some(text.as_str())
+            );
+            let cm = find(&components, "ConfigMap").unwrap();
+            let config = crate::config::MeshConfig::from_yaml(
+                "cm",
+                cm["data"][CONFIG_MAP_KEY].as_str().unwrap(),
+            )
+            .unwrap();
+            proptest::prop_assert_eq!(&config.proxy.image, &text);
+            // And the YAML output reads back to the same objects.
+            let yaml = to_yaml(&components).unwrap();
+            let back: Vec<Value> = serde_saphyr::from_multiple(&yaml).unwrap();
+            let objects: Vec<Value> = components.iter().flat_map(|c| c.objects.clone()).collect();
+            proptest::prop_assert_eq!(back, objects);
+        }
     }
 
     #[test]

@@ -36,13 +36,21 @@ fn closed_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
+/// The report on stdout: one JSON document matching docs/check-schema.json.
 fn json_of(output: &std::process::Output) -> serde_json::Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+    let report = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!(
             "stdout is not one JSON document ({e}): {}",
             String::from_utf8_lossy(&output.stdout)
         )
-    })
+    });
+    if let Err(e) = support::validate_json_schema(
+        "docs/check-schema.json",
+        &String::from_utf8_lossy(&output.stdout),
+    ) {
+        panic!("report does not match the schema: {e}");
+    }
+    report
 }
 
 fn result_of<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
@@ -77,8 +85,18 @@ fn pre_and_proxy_together_is_a_usage_error() {
 }
 
 #[test]
-fn a_bad_wait_duration_is_a_usage_error() {
+fn a_bad_wait_or_timeout_is_a_usage_error() {
     meshctl().args(["check", "--wait", "soon"]).assert().code(2);
+    meshctl()
+        .args(["check", "--wait", "0s"])
+        .assert()
+        .code(2)
+        .stdout("");
+    meshctl()
+        .args(["check", "--timeout", "0"])
+        .assert()
+        .code(2)
+        .stdout("");
 }
 
 #[test]
@@ -225,5 +243,28 @@ fn dropped_connections_are_a_clear_error() {
     assert!(
         !message.is_empty() && !message.contains("timed out"),
         "{message}"
+    );
+}
+
+#[test]
+fn off_a_terminal_there_are_no_colours_or_spinner() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("nope");
+    let mut cmd = Command::cargo_bin("meshctl").unwrap();
+    cmd.env_remove("KUBECONFIG")
+        .env_remove("NO_COLOR")
+        .timeout(Duration::from_secs(60));
+    let output = cmd
+        .args(["check", "--kubeconfig"])
+        .arg(&missing)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(!output.stdout.contains(&0x1b), "colour codes on a pipe");
+    // stderr carries no spinner frames (nothing at all: the report says everything).
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
     );
 }

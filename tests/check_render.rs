@@ -3,9 +3,6 @@
 
 mod support;
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use meshctl::check::model::{CategoryReport, CheckReport, CheckResult, Report};
 use meshctl::check::render::{Format, render};
 
@@ -173,30 +170,12 @@ fn fail_on_warning_flips_success() {
     assert!(render(&strict, Format::Table, false).contains("Status check FAILED"));
 }
 
-pub fn schema_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/check-schema.json")
-}
-
-/// Validates `json` against the schema with the jsonschema CLI; Err carries its complaint.
-pub fn validate(json: &str) -> Option<Result<(), String>> {
-    let tool = support::jsonschema()?;
-    let dir = tempfile::tempdir().unwrap();
-    let instance = dir.path().join("instance.json");
-    std::fs::write(&instance, json).unwrap();
-    let output = Command::new(tool)
-        .arg("-i")
-        .arg(&instance)
-        .arg(schema_path())
-        .output()
-        .expect("run jsonschema");
-    if output.status.success() {
-        Some(Ok(()))
-    } else {
-        Some(Err(format!(
-            "{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )))
+/// Validates `json` against docs/check-schema.json; None when the tool is missing (skipped).
+fn validate(json: &str) -> Option<Result<(), String>> {
+    match support::validate_json_schema("docs/check-schema.json", json) {
+        Ok(true) => Some(Ok(())),
+        Ok(false) => None,
+        Err(e) => Some(Err(e)),
     }
 }
 

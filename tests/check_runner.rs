@@ -18,6 +18,7 @@ fn options(deadline: Duration, attempt: Duration, retry: bool) -> RunnerOptions 
         retry_interval: Duration::from_millis(20),
         deadline: Instant::now() + deadline,
         margin: Duration::from_millis(300),
+        concurrency: 8,
     }
 }
 
@@ -289,4 +290,38 @@ async fn an_unknown_prerequisite_is_reported_not_dropped() {
     let orphan = find(&report, "a.orphan");
     assert_eq!(orphan.result, CheckResult::Skipped);
     assert!(orphan.message.contains("a.missing"), "{}", orphan.message);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrency_is_bounded() {
+    let running = Arc::new(AtomicUsize::new(0));
+    let peak = Arc::new(AtomicUsize::new(0));
+    let defs: Vec<Def> = (0..12)
+        .map(|i| {
+            let running = Arc::clone(&running);
+            let peak = Arc::clone(&peak);
+            CheckDef::new("a", "a.many", format!("check {i}"), move |_| {
+                let running = Arc::clone(&running);
+                let peak = Arc::clone(&peak);
+                async move {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(now, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    running.fetch_sub(1, Ordering::SeqCst);
+                    Verdict::ok("done")
+                }
+            })
+            .key(format!("a.many/{i}"))
+        })
+        .collect();
+    let mut opts = relaxed();
+    opts.concurrency = 3;
+    let report = run(defs, &opts).await;
+    assert_eq!(report[0].checks.len(), 12);
+    assert!(report[0].checks.iter().all(|c| c.result == CheckResult::Ok));
+    assert!(
+        peak.load(Ordering::SeqCst) <= 3,
+        "peak {}",
+        peak.load(Ordering::SeqCst)
+    );
 }

@@ -62,6 +62,13 @@ fn http_and_tcp_go_through_the_sidecar_untouched() {
     );
     assert_eq!(lab.stat("http.inbound.downstream_rq_total"), before + 3);
 
+    // WebSocket upgrades pass (Envoy refuses upgrades it is not configured for).
+    let before = lab.stat("http.inbound.downstream_rq_total");
+    let r = lab.upgrade(&client, &format!("http://{POD_IP}:8080/ws"), "frame bytes");
+    assert_eq!(r["status"], 101, "{r}");
+    assert_eq!(r["echoed"], "frame bytes", "{r}");
+    assert_eq!(lab.stat("http.inbound.downstream_rq_total"), before + 1);
+
     // Outbound HTTP from the app: through Envoy.
     let before = lab.stat("http.outbound.downstream_rq_total");
     let r = lab.http(&pod, "GET", &format!("http://{CLIENT_IP}:8080/echo"), &[]);
@@ -142,13 +149,19 @@ fn server_first_protocol_on_an_opaque_port_is_not_held_by_detection() {
     assert_eq!(r["banner"], "220 meshctl-test ESMTP ready\r\n", "{r}");
     // It went straight to tcp_proxy on the opaque chain; protocol detection never waited.
     assert_eq!(lab.stat("tcp.inbound_opaque.downstream_cx_total"), 1);
-    assert_eq!(lab.stat("listener.inbound.downstream_pre_cx_timeout"), 0);
+    assert_eq!(
+        lab.stat("listener.0.0.0.0_15006.downstream_pre_cx_timeout"),
+        0
+    );
 
     // The same server on a port nobody marked opaque still works, but only after detection gave
     // up: that is the delay opaque ports avoid.
     let r = lab.banner(&client, POD_IP, 2525);
     assert_eq!(r["banner"], "220 meshctl-test ESMTP ready\r\n", "{r}");
-    assert_eq!(lab.stat("listener.inbound.downstream_pre_cx_timeout"), 1);
+    assert_eq!(
+        lab.stat("listener.0.0.0.0_15006.downstream_pre_cx_timeout"),
+        1
+    );
     assert_eq!(lab.stat("tcp.inbound_opaque.downstream_cx_total"), 1);
 }
 
@@ -193,12 +206,31 @@ fn skip_lists_are_honoured() {
 }
 
 #[test]
-fn retries_recover_a_flaky_upstream() {
+fn retries_and_the_request_timeout_apply_to_outbound_requests() {
     let Some(mut lab) = Lab::new() else { return };
     let (pod, client) = (lab.pod_ns.clone(), lab.client_ns.clone());
     lab.start_app(&client, &["--http", "8080"]);
-    lab.proxy_init_ok(&["--retries", "2"]);
+    lab.start_app(&pod, &["--http", "8080"]);
+    lab.proxy_init_ok(&["--retries", "2", "--request-timeout", "1s"]);
     lab.start_envoy();
+
+    // The outbound request timeout cuts a slow destination (Envoy answers 504)...
+    let r = lab.http(
+        &pod,
+        "GET",
+        &format!("http://{CLIENT_IP}:8080/slow?ms=3000"),
+        &[],
+    );
+    assert_eq!(r["status"], 504, "{r}");
+    // ...but never inbound requests: the app takes as long as it takes.
+    let r = lab.http(
+        &client,
+        "GET",
+        &format!("http://{POD_IP}:8080/slow?ms=1500"),
+        &[],
+    );
+    assert_eq!(r["status"], 200, "{r}");
+    assert_eq!(lab.stat("cluster.PassthroughCluster.upstream_rq_retry"), 0);
 
     // Two 503s, then success: an idempotent GET is retried and the app sees a 200.
     let r = lab.http(
@@ -321,33 +353,46 @@ fn a_refused_ipv6_restore_rolls_back_ipv4() {
     .unwrap();
     std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
 
-    let out = lab
-        .in_ns(&lab.pod_ns)
-        .env("PATH", &bin)
-        .arg(env!("CARGO_BIN_EXE_meshctl"))
-        .args([
-            "proxy-init",
-            "--iptables-backend",
-            "nft",
-            "--pod-ips",
-            &format!("{POD_IP},fd00:77::2"),
-            "--bootstrap-out",
-        ])
-        .arg(lab.path("envoy.yaml"))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("ip6tables-nft-restore refused the IPv6 rules"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("line 3 failed"), "{stderr}");
+    let failing_run = |skip: &str| {
+        let out = lab
+            .in_ns(&lab.pod_ns)
+            .env("PATH", &bin)
+            .arg(env!("CARGO_BIN_EXE_meshctl"))
+            .args([
+                "proxy-init",
+                "--iptables-backend",
+                "nft",
+                "--skip-inbound-ports",
+                skip,
+                "--pod-ips",
+                &format!("{POD_IP},fd00:77::2"),
+                "--bootstrap-out",
+            ])
+            .arg(lab.path("envoy.yaml"))
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains("ip6tables-nft-restore refused the IPv6 rules"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("line 3 failed"), "{stderr}");
+    };
+
+    // First run: nothing of ours before, nothing of ours after.
+    failing_run("22");
     let after = lab.nat_rules("iptables-save");
     assert!(
         !after.contains("MESHCTL"),
         "IPv4 rules were left behind:\n{after}"
     );
+
+    // A re-run that fails keeps the previous run's rules exactly.
+    lab.proxy_init_ok(&["--skip-inbound-ports", "22"]);
+    let previous = lab.nat_rules("iptables-save");
+    failing_run("23");
+    assert_eq!(lab.nat_rules("iptables-save"), previous);
 }
 
 #[test]
@@ -361,6 +406,8 @@ fn dual_stack_pods_capture_ipv6_too() {
     lab.start_envoy();
 
     let before = lab.stat("http.inbound.downstream_rq_total");
+    // `meshctl stat` counts connections with the listener's stats, named by the IPv4 address.
+    let listener_before = lab.stat("listener.0.0.0.0_15006.downstream_cx_total");
     let r = lab.http(
         &client,
         "GET",
@@ -374,6 +421,10 @@ fn dual_stack_pods_capture_ipv6_too() {
         "inbound IPv6 should arrive from Envoy"
     );
     assert_eq!(lab.stat("http.inbound.downstream_rq_total"), before + 1);
+    assert_eq!(
+        lab.stat("listener.0.0.0.0_15006.downstream_cx_total"),
+        listener_before + 1
+    );
 
     let before = lab.stat("http.outbound.downstream_rq_total");
     let r = lab.http(
@@ -422,5 +473,67 @@ fn shutdown_fails_readiness_keeps_serving_then_exits_on_sigterm() {
         status.success(),
         "envoy exited with {status}:\n{}",
         lab.envoy_log_text()
+    );
+}
+
+#[test]
+fn h2c_stays_h2c_in_both_directions() {
+    let Some(mut lab) = Lab::new() else { return };
+    let (pod, client) = (lab.pod_ns.clone(), lab.client_ns.clone());
+    // The test server closes anything that isn't HTTP/2, so a 200 means h2c all the way (what
+    // gRPC without TLS needs).
+    lab.start_app(&pod, &["--h2c", "8090"]);
+    lab.start_app(&client, &["--h2c", "8090"]);
+    lab.proxy_init_ok(&[]);
+    lab.start_envoy();
+
+    let r = lab.h2c(&client, &format!("http://{POD_IP}:8090/hello"));
+    assert_eq!(r["status"], 200, "{r}");
+    assert_eq!(r["body"], "h2c ok");
+    assert_eq!(lab.stat("http.inbound.downstream_cx_http2_total"), 1);
+    assert_eq!(
+        lab.stat("cluster.InboundPassthroughCluster.upstream_cx_http2_total"),
+        1
+    );
+
+    let r = lab.h2c(&pod, &format!("http://{CLIENT_IP}:8090/hello"));
+    assert_eq!(r["status"], 200, "{r}");
+    assert_eq!(lab.stat("http.outbound.downstream_cx_http2_total"), 1);
+    assert_eq!(
+        lab.stat("cluster.PassthroughCluster.upstream_cx_http2_total"),
+        1
+    );
+}
+
+#[test]
+fn legacy_backend_on_request_and_when_detected() {
+    let Some(lab) = Lab::new() else { return };
+    if support::which("iptables-legacy-restore").is_none() {
+        support::skip_or_fail("iptables-legacy tools are needed for the legacy backend test");
+        return;
+    }
+    // Requested: the rules land in the legacy tables, none in nf_tables.
+    let out = lab.proxy_init(&["--iptables-backend", "legacy"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("(legacy backend)"), "{stderr}");
+    assert!(
+        lab.nat_rules("iptables-legacy-save")
+            .contains("-A MESHCTL_INBOUND")
+    );
+    assert!(!lab.nat_rules("iptables-nft-save").contains("MESHCTL"));
+
+    // Detected: the legacy tables already hold the most rules (an old node), so auto keeps using
+    // legacy instead of splitting the pod's rules across two backends.
+    let out = lab.proxy_init(&[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("(legacy backend)"), "{stderr}");
+    assert!(!lab.nat_rules("iptables-nft-save").contains("MESHCTL"));
+    assert_eq!(
+        lab.nat_rules("iptables-legacy-save")
+            .matches("-A PREROUTING -p tcp -j MESHCTL_INBOUND")
+            .count(),
+        1
     );
 }

@@ -175,6 +175,20 @@ fn output_dir_holds_the_same_objects_as_stdout() {
         .map(|n| std::fs::read_to_string(dir.path().join(n)).unwrap())
         .collect();
     assert_eq!(joined, ok(&["install", "--profile", "ha"]));
+
+    // Switching cert-manager on adds the certificate file; switching it off removes it again.
+    let dir_arg = dir.path().to_str().unwrap();
+    let cert_file = dir.path().join("03-certificate.yaml");
+    ok(&[
+        "install",
+        "--output-dir",
+        dir_arg,
+        "--set",
+        "webhook.certManager=true",
+    ]);
+    assert!(cert_file.exists());
+    ok(&["install", "--output-dir", dir_arg]);
+    assert!(!cert_file.exists(), "stale component file left behind");
 }
 
 #[test]
@@ -338,8 +352,276 @@ fn uninstall_lists_cluster_objects_in_reverse_order() {
     let with_cm = ok(&["uninstall", "--set", "webhook.certManager=true"]);
     assert!(with_cm.contains("kind: Certificate"));
     assert!(!with_cm.contains("kind: ClusterRole"));
+}
 
-    let run = meshctl(&["uninstall", "--apply"]);
-    assert_ne!(run.code, 0);
-    assert!(run.stderr.contains("cluster"), "{}", run.stderr);
+#[test]
+fn apply_without_a_reachable_cluster_fails_cleanly() {
+    for command in ["install", "uninstall"] {
+        let run = meshctl(&[
+            command,
+            "--apply",
+            "--kubeconfig",
+            "/nonexistent/kubeconfig",
+        ]);
+        assert_eq!(run.code, 1, "{}", run.stderr);
+        assert!(run.stdout.is_empty());
+        assert!(
+            run.stderr.contains("/nonexistent/kubeconfig"),
+            "{}",
+            run.stderr
+        );
+    }
+    // --dry-run and --wait only make sense with --apply.
+    assert_eq!(meshctl(&["install", "--wait"]).code, 2);
+}
+
+/// The ConfigMap install renders is what `meshctl inject --config FILE` reads offline: a value
+/// set at install time reaches the injected pod.
+#[test]
+fn rendered_config_map_drives_offline_inject() {
+    let dir = tempfile::tempdir().unwrap();
+    let dir_arg = dir.path().to_str().unwrap();
+    ok(&[
+        "install",
+        "--output-dir",
+        dir_arg,
+        "--set",
+        "proxy.image=registry.example.com/envoy:v1.40.0-custom",
+    ]);
+    let pod = dir.path().join("pod.yaml");
+    std::fs::write(
+        &pod,
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  \
+         containers:\n  - name: web\n    image: nginx\n",
+    )
+    .unwrap();
+    let config = dir.path().join("02-config.yaml");
+    let injected = ok(&[
+        "inject",
+        "--config",
+        config.to_str().unwrap(),
+        pod.to_str().unwrap(),
+    ]);
+    assert!(
+        injected.contains("registry.example.com/envoy:v1.40.0-custom"),
+        "{injected}"
+    );
+}
+
+// ---- End to end against the loopback API server (crates/testcluster), through a kubeconfig ----
+
+fn with_kubeconfig<'a>(cluster: &'a testcluster::TestCluster, args: &[&'a str]) -> Vec<&'a str> {
+    let mut full = args.to_vec();
+    full.extend(["--kubeconfig", cluster.kubeconfig_path().to_str().unwrap()]);
+    full
+}
+
+#[test]
+fn apply_creates_everything_in_order_and_is_idempotent() {
+    let cluster = testcluster::TestCluster::start_blocking();
+    let first = ok(&with_kubeconfig(
+        &cluster,
+        &["install", "--apply", "--wait"],
+    ));
+    let lines: Vec<&str> = first.lines().collect();
+    assert_eq!(
+        lines.first(),
+        Some(&"namespace/meshctl-system created"),
+        "{first}"
+    );
+    assert_eq!(
+        lines.last(),
+        Some(&"mutatingwebhookconfiguration.admissionregistration.k8s.io/meshctl-injector created"),
+        "{first}"
+    );
+    assert_eq!(lines.len(), ok(&["install"]).matches("\n---\n").count() + 1);
+    assert!(lines.iter().all(|l| l.ends_with(" created")), "{first}");
+
+    // What landed is what was rendered, applied by field manager meshctl.
+    let deploy = cluster
+        .get(
+            "apps/v1",
+            "Deployment",
+            "meshctl-system",
+            "meshctl-injector",
+        )
+        .expect("injector deployment");
+    assert_eq!(deploy["spec"]["replicas"], 1);
+    let managers = deploy["metadata"]["managedFields"].to_string();
+    assert!(managers.contains("\"manager\":\"meshctl\""), "{managers}");
+    assert!(
+        cluster
+            .get("v1", "ConfigMap", "meshctl-system", "meshctl-config")
+            .is_some()
+    );
+    // Server-side apply requests only, in dependency order (the webhook configuration last).
+    let applies: Vec<String> = cluster
+        .request_log()
+        .iter()
+        .filter(|r| r.method == "PATCH")
+        .map(|r| r.resource.clone())
+        .collect();
+    assert_eq!(applies.first().map(String::as_str), Some("namespaces"));
+    assert_eq!(
+        applies.last().map(String::as_str),
+        Some("mutatingwebhookconfigurations")
+    );
+
+    // A second run changes nothing.
+    let second = ok(&with_kubeconfig(&cluster, &["install", "--apply"]));
+    assert!(
+        second.lines().all(|l| l.ends_with(" unchanged")),
+        "second apply must report every object unchanged:\n{second}"
+    );
+
+    // A server dry run of a change reports it and persists nothing.
+    let dry = ok(&with_kubeconfig(
+        &cluster,
+        &[
+            "install",
+            "--apply",
+            "--dry-run=server",
+            "--set",
+            "webhook.replicas=3",
+        ],
+    ));
+    assert!(
+        dry.contains("deployment.apps/meshctl-injector configured (server dry run)"),
+        "{dry}"
+    );
+    let deploy = cluster
+        .get(
+            "apps/v1",
+            "Deployment",
+            "meshctl-system",
+            "meshctl-injector",
+        )
+        .unwrap();
+    assert_eq!(deploy["spec"]["replicas"], 1, "dry run persisted a change");
+
+    // -o json reports the same outcomes for machines.
+    let json_out = ok(&with_kubeconfig(
+        &cluster,
+        &["install", "--apply", "-o", "json"],
+    ));
+    let outcomes: serde_json::Value = serde_json::from_str(&json_out).unwrap();
+    assert!(
+        outcomes
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["action"] == "unchanged")
+    );
+}
+
+#[test]
+fn uninstall_refuses_while_injected_pods_remain_then_deletes_in_reverse() {
+    let cluster = testcluster::TestCluster::start_blocking();
+    ok(&with_kubeconfig(&cluster, &["install", "--apply"]));
+    cluster
+        .apply_yaml_blocking(
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n---\napiVersion: v1\n\
+             kind: Pod\nmetadata:\n  name: web\n  namespace: shop\n  annotations:\n    \
+             meshctl.io/status: '{}'\nspec:\n  containers:\n  - name: web\n    image: nginx\n  \
+             - name: meshctl-proxy\n    image: envoyproxy/envoy:v1.40.0\n",
+        )
+        .unwrap();
+
+    let run = meshctl(&with_kubeconfig(&cluster, &["uninstall", "--apply"]));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+    assert!(run.stderr.contains("shop/web"), "{}", run.stderr);
+    assert!(
+        cluster
+            .get("v1", "Namespace", "", "meshctl-system")
+            .is_some(),
+        "nothing may be deleted while refusing"
+    );
+
+    let out = ok(&with_kubeconfig(
+        &cluster,
+        &["uninstall", "--apply", "--force"],
+    ));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines.first(),
+        Some(&"mutatingwebhookconfiguration.admissionregistration.k8s.io/meshctl-injector deleted"),
+        "{out}"
+    );
+    assert_eq!(
+        lines.last(),
+        Some(&"namespace/meshctl-system deleted"),
+        "{out}"
+    );
+    assert!(
+        cluster
+            .get("v1", "Namespace", "", "meshctl-system")
+            .is_none()
+    );
+    assert!(
+        cluster
+            .get(
+                "rbac.authorization.k8s.io/v1",
+                "ClusterRole",
+                "",
+                "meshctl-injector"
+            )
+            .is_none()
+    );
+}
+
+#[test]
+fn a_failed_apply_names_the_object_and_reports_what_was_done() {
+    use testcluster::{Fault, FaultKind};
+    let cluster = testcluster::TestCluster::start_blocking();
+    cluster.inject_fault(
+        Fault::new(FaultKind::Status(500))
+            .verb("patch")
+            .resource("deployments"),
+    );
+    let run = meshctl(&with_kubeconfig(&cluster, &["install", "--apply"]));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "nothing on stdout after a failure");
+    assert!(
+        run.stderr.contains("deployment.apps/meshctl-injector"),
+        "{}",
+        run.stderr
+    );
+    // What landed before the failure is reported.
+    assert!(
+        run.stderr.contains("configmap/meshctl-config created"),
+        "{}",
+        run.stderr
+    );
+    // Nothing after the failed object was applied: the webhook configuration comes last.
+    assert!(
+        cluster
+            .get(
+                "admissionregistration.k8s.io/v1",
+                "MutatingWebhookConfiguration",
+                "",
+                "meshctl-injector"
+            )
+            .is_none()
+    );
+}
+
+#[test]
+fn wait_is_bounded_by_timeout() {
+    let cluster = testcluster::TestCluster::builder()
+        .ready_delay(std::time::Duration::from_secs(3600))
+        .start_blocking()
+        .unwrap();
+    let run = meshctl(&with_kubeconfig(
+        &cluster,
+        &["install", "--apply", "--wait", "--timeout", "1s"],
+    ));
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stdout.is_empty());
+    assert!(run.stderr.contains("timed out"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("deployment.apps/meshctl-injector"),
+        "{}",
+        run.stderr
+    );
 }

@@ -1,6 +1,6 @@
-//! A tiny HTTP client over a kube port-forward (`crate::kube::portforward`), enough for the checks:
-//! GET a proxy's admin endpoint, and POST an AdmissionReview to the webhook over TLS. (The full
-//! proxy admin client lives in `crate::proxy`; this stays minimal so `check` does not wait on it.)
+//! TLS and one HTTP/1.1 request over a port-forward stream, for the webhook checks: fetch the
+//! serving certificate, POST a dry-run AdmissionReview. (Proxy admin requests use
+//! `crate::proxy::admin`.)
 
 use std::sync::Arc;
 
@@ -13,8 +13,6 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 #[derive(Debug, Error)]
 pub enum AdminError {
-    #[error("{0}")]
-    PortForward(String),
     #[error("HTTP request to {path} failed: {message}")]
     Http { path: String, message: String },
     #[error("TLS handshake failed: {0}")]
@@ -87,20 +85,6 @@ where
     .await;
     driver.abort();
     result
-}
-
-/// GET `path` from `pod:port` through a port-forward.
-pub async fn get(
-    client: kube::Client,
-    namespace: &str,
-    pod: &str,
-    port: u16,
-    path: &str,
-) -> Result<Response, AdminError> {
-    let stream = crate::kube::portforward::open(&client, namespace, pod, port)
-        .await
-        .map_err(|e| AdminError::PortForward(e.to_string()))?;
-    request(stream, "GET", path, None, Vec::new()).await
 }
 
 /// A TLS handshake over `stream` that records the server's certificate chain whatever its

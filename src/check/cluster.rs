@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::{Check, Context, KUBERNETES_API, Verdict, describe_kube_error};
+use crate::kube::Cluster;
 
 pub const KUBECONFIG: &str = "kubernetes-api.kubeconfig";
 pub const REACHABLE: &str = "kubernetes-api.reachable";
@@ -32,8 +33,30 @@ pub fn checks() -> Vec<Check> {
     ]
 }
 
+/// Connects like `crate::kube::connect`, but without kube's own retries of 429/503/504: a check
+/// must report what the API server said, and `--wait` already retries whole checks.
+async fn connect(options: &crate::kube::ClusterOptions) -> Result<Cluster, String> {
+    let (mut config, context) = crate::kube::config(options)
+        .await
+        .map_err(|e| e.to_string())?;
+    config.default_retry = false;
+    let namespace = options
+        .namespace
+        .clone()
+        .unwrap_or_else(|| config.default_namespace.clone());
+    let server = config.cluster_url.to_string();
+    let client = kube::Client::try_from(config)
+        .map_err(|e| crate::kube::KubeError::Client(e).to_string())?;
+    Ok(Cluster {
+        client,
+        namespace,
+        context,
+        server,
+    })
+}
+
 async fn kubeconfig(ctx: Arc<Context>) -> Verdict {
-    match crate::kube::connect(&ctx.options.cluster).await {
+    match connect(&ctx.options.cluster).await {
         Ok(cluster) => {
             let message = match &cluster.context {
                 Some(context) => format!("context {context} ({})", cluster.server),
@@ -42,7 +65,7 @@ async fn kubeconfig(ctx: Arc<Context>) -> Verdict {
             let _ = ctx.cluster.set(cluster);
             Verdict::ok(message)
         }
-        Err(err) => Verdict::error(err.to_string()),
+        Err(err) => Verdict::error(err),
     }
 }
 

@@ -29,7 +29,9 @@ pub const WEBHOOK_CERT: &str = "control-plane.webhook-certificate";
 pub const WEBHOOK_ADMISSION: &str = "control-plane.webhook-admission";
 
 /// Names `meshctl install` gives the injector's objects.
-pub const INJECTOR: &str = "meshctl-injector";
+pub const INJECTOR: &str = crate::render::names::INJECTOR;
+
+const INSTALL_HINT: &str = "install the control plane: meshctl install --apply --wait";
 
 /// Where the API server sends AdmissionReviews, from the MutatingWebhookConfiguration.
 #[derive(Debug, Clone)]
@@ -48,8 +50,8 @@ impl WebhookTarget {
     }
 }
 
-pub fn checks() -> Vec<Check> {
-    let install_hint = "install the control plane: meshctl install --apply --wait";
+pub fn checks(mesh_namespace: &str) -> Vec<Check> {
+    let install_hint = INSTALL_HINT;
     vec![
         Check::new(CONTROL_PLANE, NAMESPACE, "mesh namespace exists", namespace)
             .requires(REACHABLE)
@@ -65,11 +67,11 @@ pub fn checks() -> Vec<Check> {
         Check::new(CONTROL_PLANE, INJECTOR_ROLLOUT, "injector deployment rolled out", rollout)
             .requires(NAMESPACE)
             .retryable()
-            .hint("kubectl -n <mesh namespace> rollout status deployment/meshctl-injector; kubectl describe it for events"),
+            .hint(format!("kubectl -n {mesh_namespace} rollout status deployment/{INJECTOR}; kubectl -n {mesh_namespace} describe deployment/{INJECTOR} for events")),
         Check::new(CONTROL_PLANE, INJECTOR_PODS, "injector pods ready", injector_pods)
             .requires(NAMESPACE)
             .retryable()
-            .hint("kubectl -n <mesh namespace> describe pods -l app.kubernetes.io/name=meshctl-injector; check their logs"),
+            .hint(format!("kubectl -n {mesh_namespace} describe pods -l app.kubernetes.io/name={INJECTOR}; kubectl -n {mesh_namespace} logs deployment/{INJECTOR}")),
         Check::new(
             CONTROL_PLANE,
             WEBHOOK_CONFIG,
@@ -78,7 +80,7 @@ pub fn checks() -> Vec<Check> {
         )
         .requires(REACHABLE)
         .retryable()
-        .hint("the injector patches its caBundle at start-up: check its logs, or re-apply the control plane"),
+        .hint(format!("the injector patches its caBundle at start-up: kubectl -n {mesh_namespace} logs deployment/{INJECTOR}")),
         Check::new(
             CONTROL_PLANE,
             WEBHOOK_CERT,
@@ -97,7 +99,7 @@ pub fn checks() -> Vec<Check> {
         )
         .requires(WEBHOOK_CERT)
         .retryable()
-        .hint("check the injector's logs"),
+        .hint(format!("kubectl -n {mesh_namespace} logs deployment/{INJECTOR}")),
     ]
 }
 
@@ -130,7 +132,9 @@ async fn config(ctx: Arc<Context>) -> Verdict {
         .await
     {
         Ok(map) => map,
-        Err(err) if is_not_found(&err) => return Verdict::error(format!("{source} not found")),
+        Err(err) if is_not_found(&err) => {
+            return Verdict::error(format!("{source} not found")).with_hint(INSTALL_HINT);
+        }
         Err(err) => return Verdict::error(describe_kube_error(&err)),
     };
     let Some(text) = map.data.as_ref().and_then(|d| d.get(CONFIG_MAP_KEY)) else {
@@ -216,7 +220,8 @@ async fn injector_deployment(ctx: &Context) -> Result<Deployment, Verdict> {
         Err(err) if is_not_found(&err) => Err(Verdict::error(format!(
             "deployment/{INJECTOR} not found in {}",
             mesh_ns(ctx)
-        ))),
+        ))
+        .with_hint(INSTALL_HINT)),
         Err(err) => Err(Verdict::error(describe_kube_error(&err))),
     }
 }
@@ -353,7 +358,8 @@ async fn webhook_config(ctx: Arc<Context>) -> Verdict {
     {
         Ok(c) => c,
         Err(err) if is_not_found(&err) => {
-            return Verdict::error(format!("mutatingwebhookconfiguration/{INJECTOR} not found"));
+            return Verdict::error(format!("mutatingwebhookconfiguration/{INJECTOR} not found"))
+                .with_hint(INSTALL_HINT);
         }
         Err(err) => return Verdict::error(describe_kube_error(&err)),
     };

@@ -8,12 +8,12 @@ use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::Api;
 use kube::api::ListParams;
 
-use super::admin;
 use super::cluster::REACHABLE;
 use super::control_plane::CONFIG;
 use super::pre_install::summarise_list;
 use super::{Check, Context, DATA_PLANE, Verdict, describe_kube_error};
 use crate::config::{INJECT_LABEL, PROXY_CONTAINER, STATUS_ANNOTATION};
+use crate::proxy::admin::{AdminEndpoint, AdminError};
 
 pub const MESHED_PODS: &str = "data-plane.meshed-pods";
 pub const INJECTION_COVERAGE: &str = "data-plane.injection-coverage";
@@ -82,7 +82,7 @@ async fn meshed_pods(ctx: Arc<Context>) -> Verdict {
     meshed.sort();
     let scope = match &ctx.options.namespace {
         Some(ns) => format!("in namespace {ns}"),
-        None => "in all namespaces".to_string(),
+        None => "in any namespace".to_string(),
     };
     let message = match meshed.len() {
         0 => format!("no meshed pods {scope}"),
@@ -226,11 +226,21 @@ fn admin_port(ctx: &Context) -> u16 {
         .unwrap_or(15000)
 }
 
-async fn admin_get(ctx: &Context, pod: &PodRef, path: &str) -> Result<admin::Response, String> {
+/// GETs an admin path through a port-forward with the shared proxy admin client; a non-2xx answer
+/// comes back as its status and body (`/ready` answers 503 DRAINING).
+async fn admin_get(ctx: &Context, pod: &PodRef, path: &str) -> Result<(u16, String), String> {
     let client = ctx.client()?;
-    admin::get(client, &pod.0, &pod.1, admin_port(ctx), path)
-        .await
-        .map_err(|e| e.to_string())
+    let endpoint = AdminEndpoint::PortForward {
+        client,
+        namespace: pod.0.clone(),
+        pod: pod.1.clone(),
+        port: admin_port(ctx),
+    };
+    match endpoint.get(path).await {
+        Ok(body) => Ok((200, String::from_utf8_lossy(&body).into_owned())),
+        Err(AdminError::Status { status, body, .. }) => Ok((status.as_u16(), body)),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// `/server_info` as far as the checks care.
@@ -257,7 +267,7 @@ pub fn image_version(image: &str) -> Option<&str> {
 
 async fn admin_reachable(ctx: Arc<Context>, pod: PodRef) -> Verdict {
     match admin_get(&ctx, &pod, "/server_info").await {
-        Ok(r) if r.status == 200 => match serde_json::from_slice::<ServerInfo>(&r.body) {
+        Ok((200, body)) => match serde_json::from_str::<ServerInfo>(&body) {
             Ok(info) => Verdict::ok(format!(
                 "port {}, state {}",
                 admin_port(&ctx),
@@ -269,7 +279,7 @@ async fn admin_reachable(ctx: Arc<Context>, pod: PodRef) -> Verdict {
             )),
             Err(e) => Verdict::error(format!("/server_info is not Envoy's: {e}")),
         },
-        Ok(r) => Verdict::error(format!("/server_info answered HTTP {}", r.status)),
+        Ok((status, _)) => Verdict::error(format!("/server_info answered HTTP {status}")),
         Err(e) => Verdict::error(e),
     }
 }
@@ -286,7 +296,7 @@ pub fn judge_ready(status: u16, body: &str) -> Verdict {
 
 async fn proxy_live(ctx: Arc<Context>, pod: PodRef) -> Verdict {
     match admin_get(&ctx, &pod, "/ready").await {
-        Ok(r) => judge_ready(r.status, &r.text()),
+        Ok((status, body)) => judge_ready(status, &body),
         Err(e) => Verdict::error(e),
     }
 }
@@ -335,11 +345,11 @@ async fn proxy_version(ctx: Arc<Context>, pod: PodRef) -> Verdict {
         Err(v) => return v,
     };
     let info = match admin_get(&ctx, &pod, "/server_info").await {
-        Ok(r) if r.status == 200 => match serde_json::from_slice::<ServerInfo>(&r.body) {
+        Ok((200, body)) => match serde_json::from_str::<ServerInfo>(&body) {
             Ok(info) => info,
             Err(e) => return Verdict::error(format!("/server_info is not Envoy's: {e}")),
         },
-        Ok(r) => return Verdict::error(format!("/server_info answered HTTP {}", r.status)),
+        Ok((status, _)) => return Verdict::error(format!("/server_info answered HTTP {status}")),
         Err(e) => return Verdict::error(e),
     };
     judge_proxy_version(&info.version, proxy_image(&live).as_deref(), &configured)

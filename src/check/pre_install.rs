@@ -43,8 +43,8 @@ pub fn checks() -> Vec<Check> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Permission {
     pub verb: &'static str,
-    pub group: &'static str,
-    pub resource: &'static str,
+    pub group: String,
+    pub resource: String,
     pub namespaced: bool,
 }
 
@@ -52,7 +52,7 @@ impl Permission {
     /// `create clusterroles.rbac.authorization.k8s.io (cluster-wide)`, kubectl's spelling.
     pub fn describe(&self, mesh_namespace: &str) -> String {
         let resource = if self.group.is_empty() {
-            self.resource.to_string()
+            self.resource.clone()
         } else {
             format!("{}.{}", self.resource, self.group)
         };
@@ -65,37 +65,54 @@ impl Permission {
     }
 }
 
-/// What `meshctl install --apply` creates (issue 2). Server-side apply needs `patch`, and `create`
-/// for objects that do not exist yet.
-pub fn required_permissions() -> Vec<Permission> {
-    const OBJECTS: &[(&str, &str, bool)] = &[
-        ("", "namespaces", false),
-        ("", "serviceaccounts", true),
-        ("rbac.authorization.k8s.io", "clusterroles", false),
-        ("rbac.authorization.k8s.io", "clusterrolebindings", false),
-        ("rbac.authorization.k8s.io", "roles", true),
-        ("rbac.authorization.k8s.io", "rolebindings", true),
-        ("", "configmaps", true),
-        ("apps", "deployments", true),
-        ("", "services", true),
-        (
-            "admissionregistration.k8s.io",
-            "mutatingwebhookconfigurations",
-            false,
-        ),
-    ];
+/// The resource plural of a kind, as the API names it (`NetworkPolicy` → `networkpolicies`).
+pub fn plural(kind: &str) -> String {
+    let lower = kind.to_ascii_lowercase();
+    if let Some(stem) = lower.strip_suffix('y') {
+        format!("{stem}ies")
+    } else if lower.ends_with('s') {
+        format!("{lower}es")
+    } else {
+        format!("{lower}s")
+    }
+}
+
+/// What `meshctl install --apply` (default profile) creates, from the rendered manifests: one
+/// (group, resource, scope) per kind. Server-side apply needs `patch`, and `create` for objects
+/// that do not exist yet.
+pub fn required_permissions(mesh_namespace: &str) -> Result<Vec<Permission>, String> {
+    let sources = crate::render::values::ValueSources {
+        profile: "default".to_string(),
+        ..Default::default()
+    };
+    let (_, values) = crate::render::values::resolve(&sources).map_err(|e| e.to_string())?;
+    let components = crate::render::render(&values, mesh_namespace).map_err(|e| e.to_string())?;
+    let mut kinds: Vec<(String, String, bool)> = Vec::new();
+    for object in components.iter().flat_map(|c| c.objects.iter()) {
+        let api_version = object["apiVersion"].as_str().unwrap_or_default();
+        let group = api_version
+            .rsplit_once('/')
+            .map(|(group, _)| group.to_string())
+            .unwrap_or_default();
+        let resource = plural(object["kind"].as_str().unwrap_or_default());
+        let namespaced = object["metadata"]["namespace"].is_string();
+        let entry = (group, resource, namespaced);
+        if !kinds.contains(&entry) {
+            kinds.push(entry);
+        }
+    }
     let mut permissions = Vec::new();
-    for &(group, resource, namespaced) in OBJECTS {
+    for (group, resource, namespaced) in kinds {
         for verb in ["create", "patch"] {
             permissions.push(Permission {
                 verb,
-                group,
-                resource,
+                group: group.clone(),
+                resource: resource.clone(),
                 namespaced,
             });
         }
     }
-    permissions
+    Ok(permissions)
 }
 
 async fn namespace(ctx: Arc<Context>) -> Verdict {
@@ -163,7 +180,10 @@ async fn permissions(ctx: Arc<Context>) -> Verdict {
     let mesh_namespace = ctx.options.mesh_namespace.clone();
     let api: Api<SelfSubjectAccessReview> = Api::all(client);
     let mut reviews = tokio::task::JoinSet::new();
-    let wanted = required_permissions();
+    let wanted = match required_permissions(&mesh_namespace) {
+        Ok(w) => w,
+        Err(e) => return Verdict::error(format!("cannot render the install manifests: {e}")),
+    };
     for (index, permission) in wanted.iter().cloned().enumerate() {
         let api = api.clone();
         let namespace = permission.namespaced.then(|| mesh_namespace.clone());
@@ -307,8 +327,42 @@ mod tests {
     }
 
     #[test]
+    fn plurals_follow_the_api() {
+        assert_eq!(
+            plural("MutatingWebhookConfiguration"),
+            "mutatingwebhookconfigurations"
+        );
+        assert_eq!(plural("NetworkPolicy"), "networkpolicies");
+        assert_eq!(plural("Ingress"), "ingresses");
+    }
+
+    #[test]
     fn permissions_cover_install_objects_and_read_like_kubectl() {
-        let all = required_permissions();
+        let all = required_permissions("meshctl-system").unwrap();
+        for resource in [
+            "namespaces",
+            "serviceaccounts",
+            "roles",
+            "rolebindings",
+            "clusterroles",
+            "clusterrolebindings",
+            "configmaps",
+            "deployments",
+            "services",
+        ] {
+            assert!(
+                all.iter()
+                    .any(|p| p.resource == resource && p.verb == "create"),
+                "{resource}: {all:?}"
+            );
+            assert!(
+                all.iter()
+                    .any(|p| p.resource == resource && p.verb == "patch"),
+                "{resource}"
+            );
+        }
+        let namespaces = all.iter().find(|p| p.resource == "namespaces").unwrap();
+        assert!(!namespaces.namespaced);
         assert!(
             all.iter()
                 .any(|p| p.resource == "mutatingwebhookconfigurations" && p.verb == "create")

@@ -126,6 +126,9 @@ pub struct RunnerOptions {
     pub deadline: Instant,
     /// Grace after the deadline before the run is cut short, unfinished checks reported as errors.
     pub margin: Duration,
+    /// At most this many checks run at once (per-pod checks of a big cluster would otherwise open
+    /// hundreds of port-forwards together).
+    pub concurrency: usize,
 }
 
 /// Progress for a spinner: checks finished so far out of those known.
@@ -163,9 +166,10 @@ pub async fn run<C: Send + Sync + 'static>(
         .collect();
     let mut running: JoinSet<(usize, Verdict<C>)> = JoinSet::new();
     let hard_deadline = options.deadline + options.margin;
+    let permits = Arc::new(tokio::sync::Semaphore::new(options.concurrency.max(1)));
 
     loop {
-        let started = start_ready(&mut nodes, &mut running, &ctx, options);
+        let started = start_ready(&mut nodes, &mut running, &ctx, &permits, options);
         if let Some(progress) = &progress {
             let done = nodes
                 .iter()
@@ -244,6 +248,7 @@ fn start_ready<C: Send + Sync + 'static>(
     nodes: &mut [Node<C>],
     running: &mut JoinSet<(usize, Verdict<C>)>,
     ctx: &Arc<C>,
+    permits: &Arc<tokio::sync::Semaphore>,
     options: &RunnerOptions,
 ) -> usize {
     let mut changed = 0;
@@ -310,7 +315,10 @@ fn start_ready<C: Send + Sync + 'static>(
                     let retry = options.retry && node.def.retryable;
                     let ctx = Arc::clone(ctx);
                     let options = options.clone();
+                    let permits = Arc::clone(permits);
                     running.spawn(async move {
+                        // The semaphore is never closed; without a permit, run anyway.
+                        let _permit = permits.acquire_owned().await.ok();
                         (index, attempt_until_done(run, ctx, retry, &options).await)
                     });
                 }

@@ -21,6 +21,11 @@ pub async fn run(global: &GlobalArgs, args: &CheckArgs) -> anyhow::Result<Outcom
     if global.timeout.is_zero() {
         return Err(UsageError::new("--timeout must be more than 0s").into());
     }
+    if args.wait.is_some_and(|w| w.is_zero()) {
+        return Err(
+            UsageError::new("--wait must be more than 0s (leave it out not to wait)").into(),
+        );
+    }
     let options = CheckOptions {
         cluster: ClusterOptions::from_global(global),
         mesh_namespace: global.mesh_namespace.clone(),

@@ -1,5 +1,5 @@
-//! `meshctl install`: renders the control plane (no cluster needed). `--apply` lands with the
-//! cluster work.
+//! `meshctl install`: renders the control plane (no cluster needed), or applies it with
+//! `--apply` (server-side apply, field manager `meshctl`, in dependency order).
 
 use std::path::Path;
 
@@ -7,28 +7,20 @@ use anyhow::Context;
 
 use crate::cli::{GlobalArgs, InstallArgs};
 use crate::exit::{Outcome, UsageError};
+use crate::kube::apply::{self as kube_apply, Outcome as ApplyOutcome};
+use crate::kube::{ClusterOptions, connect};
 use crate::output;
 use crate::render::{self, RenderError, ValueSources};
+use serde_json::{Value, json};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
+pub(crate) enum Format {
     Yaml,
     Json,
 }
 
 pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> anyhow::Result<Outcome> {
-    let format = output::parse_format(
-        global.output.as_deref(),
-        Format::Yaml,
-        &[("yaml", Format::Yaml), ("json", Format::Json)],
-    )?;
-    if args.apply {
-        return Err(UsageError::new(
-            "install --apply requires cluster support, which this build does not have yet; \
-             use `meshctl install | kubectl apply --server-side -f -`",
-        )
-        .into());
-    }
+    let format = parse_format(global)?;
     let sources = value_sources(&args.profile, &args.values, &args.set)?;
     let (tree, values) = render::values::resolve(&sources).map_err(classify)?;
 
@@ -42,11 +34,19 @@ pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> anyhow::Result<Outc
     }
 
     let components = render::render(&values, &global.mesh_namespace).map_err(classify)?;
+    if args.apply {
+        let objects: Vec<Value> = components.into_iter().flat_map(|c| c.objects).collect();
+        return apply(global, args, format, &objects).await;
+    }
     if let Some(dir) = &args.output_dir {
         if format == Format::Json {
             return Err(UsageError::new("--output-dir writes YAML files; drop -o json").into());
         }
-        write_dir(dir, &render::to_files(&components)?)?;
+        write_dir(
+            dir,
+            &render::to_files(&components)?,
+            &render::absent_files(&components),
+        )?;
         return Ok(Outcome::Success);
     }
     let text = match format {
@@ -55,6 +55,14 @@ pub async fn run(global: &GlobalArgs, args: &InstallArgs) -> anyhow::Result<Outc
     };
     output::write_stdout(text.as_bytes())?;
     Ok(Outcome::Success)
+}
+
+pub(crate) fn parse_format(global: &GlobalArgs) -> Result<Format, UsageError> {
+    output::parse_format(
+        global.output.as_deref(),
+        Format::Yaml,
+        &[("yaml", Format::Yaml), ("json", Format::Json)],
+    )
 }
 
 /// Reads the values files up front so a missing file is reported before anything renders.
@@ -93,8 +101,8 @@ pub(crate) fn classify(err: RenderError) -> anyhow::Error {
 }
 
 /// Writes every file, each through a temporary name then a rename, so a failure never leaves a
-/// half-written manifest behind.
-fn write_dir(dir: &Path, files: &[(String, String)]) -> anyhow::Result<()> {
+/// half-written manifest behind; removes the files of components this render does not have.
+fn write_dir(dir: &Path, files: &[(String, String)], absent: &[String]) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for (name, body) in files {
         let path = dir.join(name);
@@ -102,10 +110,122 @@ fn write_dir(dir: &Path, files: &[(String, String)]) -> anyhow::Result<()> {
         std::fs::write(&tmp, body).with_context(|| format!("cannot write {}", tmp.display()))?;
         std::fs::rename(&tmp, &path).with_context(|| format!("cannot write {}", path.display()))?;
     }
+    for name in absent {
+        let path = dir.join(name);
+        if path.exists() {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("cannot remove stale {}", path.display()))?;
+            output::note(format!(
+                "removed {} (not rendered any more)",
+                path.display()
+            ));
+        }
+    }
     output::note(format!(
         "wrote {} files into {}",
         files.len(),
         dir.display()
     ));
     Ok(())
+}
+
+/// `--apply`: every object in dependency order, then (with `--wait`) the rollout. Progress goes to
+/// stderr; the result (one line per object, or JSON) to stdout at the end.
+async fn apply(
+    global: &GlobalArgs,
+    args: &InstallArgs,
+    format: Format,
+    objects: &[Value],
+) -> anyhow::Result<Outcome> {
+    let dry_run = args.dry_run.is_some();
+    let cluster = connect(&ClusterOptions::from_global(global)).await?;
+    let ordered = kube_apply::in_apply_order(objects);
+    let progress = output::Progress::new();
+    // Each object's line is the result (stdout, at the end). While applying, a terminal shows
+    // it as the spinner's message; if the apply fails, what already happened goes to stderr.
+    let fancy = output::stderr_is_fancy();
+    let mut done = Vec::new();
+    let result = kube_apply::apply_all(&cluster.client, &ordered, dry_run, |o| {
+        let line = outcome_line(o, dry_run);
+        if fancy {
+            progress.status(&line);
+        }
+        done.push(line);
+    })
+    .await;
+    let outcomes = match result {
+        Ok(outcomes) => outcomes,
+        Err(err) => {
+            drop(progress);
+            report_partial(&done);
+            return Err(anyhow::Error::new(err).context("install failed"));
+        }
+    };
+    if args.wait && !dry_run {
+        let waited =
+            kube_apply::wait_for_rollout(&cluster.client, &ordered, global.timeout, |what, how| {
+                progress.status(&format!("{what}: {how}"));
+            })
+            .await;
+        if let Err(err) = waited {
+            drop(progress);
+            report_partial(&done);
+            return Err(anyhow::Error::new(err)
+                .context("install applied, but the control plane did not become ready"));
+        }
+        progress.line("control plane ready");
+    }
+    drop(progress);
+    output::write_stdout(outcomes_text(&outcomes, format, dry_run).as_bytes())?;
+    Ok(Outcome::Success)
+}
+
+/// After a failure stdout stays empty, so what was already done is reported on stderr.
+pub(crate) fn report_partial(done: &[String]) {
+    for line in done {
+        output::note(line);
+    }
+}
+
+fn outcome_line(outcome: &ApplyOutcome, dry_run: bool) -> String {
+    let suffix = if dry_run { " (server dry run)" } else { "" };
+    let caveat = outcome
+        .note
+        .map(|note| format!(" ({note})"))
+        .unwrap_or_default();
+    format!(
+        "{} {}{suffix}{caveat}",
+        outcome.object.display,
+        outcome.action.as_str()
+    )
+}
+
+/// The result of an apply or delete, kubectl-style lines or a JSON array.
+pub(crate) fn outcomes_text(outcomes: &[ApplyOutcome], format: Format, dry_run: bool) -> String {
+    match format {
+        Format::Yaml => outcomes
+            .iter()
+            .map(|o| format!("{}\n", outcome_line(o, dry_run)))
+            .collect(),
+        Format::Json => {
+            let items: Vec<Value> = outcomes
+                .iter()
+                .map(|o| {
+                    json!({
+                        "object": o.object.display,
+                        "kind": o.object.kind,
+                        "name": o.object.name,
+                        "namespace": o.object.namespace,
+                        "action": o.action,
+                        "dryRun": dry_run,
+                        "note": o.note,
+                    })
+                })
+                .collect();
+            format!(
+                "{}\n",
+                serde_json::to_string_pretty(&items).unwrap_or_default()
+            )
+        }
+    }
 }

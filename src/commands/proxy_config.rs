@@ -89,7 +89,8 @@ async fn endpoint(global: &GlobalArgs, args: &ProxyConfigArgs) -> anyhow::Result
         .unwrap_or(pod);
     let cluster = crate::kube::connect(&crate::kube::ClusterOptions::from_global(global)).await?;
     Ok(AdminEndpoint::PortForward {
-        pods: kube::Api::namespaced(cluster.client, &cluster.namespace),
+        client: cluster.client,
+        namespace: cluster.namespace,
         pod: pod.to_string(),
         port: crate::proxy::ADMIN_PORT,
     })

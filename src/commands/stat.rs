@@ -10,7 +10,9 @@ use crate::cli::{GlobalArgs, StatArgs};
 use crate::exit::{Outcome, UsageError};
 use crate::output::{note, parse_format, write_stdout};
 use crate::proxy::admin::AdminEndpoint;
-use crate::proxy::collect::{self, PodFailure, SampleOptions, WorkloadStat, WorkloadTarget};
+use crate::proxy::collect::{
+    self, OpenWindow, PodFailure, SampleOptions, WorkloadStat, WorkloadTarget,
+};
 use crate::proxy::pods;
 use crate::proxy::stats::StatKeys;
 
@@ -85,16 +87,17 @@ pub async fn run(global: &GlobalArgs, args: &StatArgs) -> anyhow::Result<Outcome
     };
 
     let proxies: usize = targets.iter().map(|t| t.proxies.len()).sum();
-    if proxies > 0 && global.verbose > 0 {
-        note(format!(
-            "sampling {proxies} proxies over {}",
-            humantime::format_duration(args.window)
-        ));
-    }
     let mut options = SampleOptions::new(args.window, keys);
     options.per_proxy_timeout = global.timeout;
     let spinner = spinner(proxies, args.window);
-    let (workloads, failures) = collect::stat_workloads(&targets, &options).await;
+    let open = OpenWindow::open(&collect::endpoints_of(&targets), &options).await;
+    if global.verbose > 0 {
+        note(format!(
+            "first samples taken from {proxies} proxies; sampling again in {}",
+            humantime::format_duration(args.window)
+        ));
+    }
+    let (workloads, failures) = collect::summarise(&targets, open.close().await);
     if let Some(spinner) = spinner {
         spinner.finish_and_clear();
     }

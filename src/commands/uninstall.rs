@@ -1,35 +1,30 @@
 //! `meshctl uninstall`: prints a reference to every object install creates, in reverse order,
-//! for `kubectl delete -f -`. Deleting (`--apply`) lands with the cluster work.
+//! for `kubectl delete -f -`; or, with `--apply`, deletes them in that order and waits until they
+//! are gone. It refuses while injected pods remain, unless `--force`.
+
+use anyhow::Context;
+use serde_json::Value;
 
 use crate::cli::{GlobalArgs, UninstallArgs};
-use crate::exit::{Outcome, UsageError};
+use crate::exit::Outcome;
+use crate::kube::apply as kube_apply;
+use crate::kube::{ClusterOptions, connect};
 use crate::output;
 use crate::render;
 
-use super::install::{classify, value_sources};
-
-#[derive(Debug, Clone, Copy)]
-enum Format {
-    Yaml,
-    Json,
-}
+use super::install::{
+    Format, classify, outcomes_text, parse_format, report_partial, value_sources,
+};
 
 pub async fn run(global: &GlobalArgs, args: &UninstallArgs) -> anyhow::Result<Outcome> {
-    let format = output::parse_format(
-        global.output.as_deref(),
-        Format::Yaml,
-        &[("yaml", Format::Yaml), ("json", Format::Json)],
-    )?;
-    if args.apply {
-        return Err(UsageError::new(
-            "uninstall --apply requires cluster support, which this build does not have yet; \
-             use `meshctl uninstall | kubectl delete --ignore-not-found -f -`",
-        )
-        .into());
-    }
+    let format = parse_format(global)?;
     let sources = value_sources(&args.profile, &args.values, &args.set)?;
     let (_, values) = render::values::resolve(&sources).map_err(classify)?;
     let components = render::render(&values, &global.mesh_namespace).map_err(classify)?;
+    if args.apply {
+        let objects: Vec<Value> = components.into_iter().flat_map(|c| c.objects).collect();
+        return delete(global, args, format, &objects).await;
+    }
     let references = render::uninstall_objects(&components);
     let as_component = [render::Component {
         order: 0,
@@ -41,5 +36,60 @@ pub async fn run(global: &GlobalArgs, args: &UninstallArgs) -> anyhow::Result<Ou
         Format::Json => render::to_json_list(&as_component)?,
     };
     output::write_stdout(text.as_bytes())?;
+    Ok(Outcome::Success)
+}
+
+async fn delete(
+    global: &GlobalArgs,
+    args: &UninstallArgs,
+    format: Format,
+    objects: &[Value],
+) -> anyhow::Result<Outcome> {
+    let cluster = connect(&ClusterOptions::from_global(global)).await?;
+    let injected = kube_apply::injected_pods(&cluster.client)
+        .await
+        .map_err(|e| anyhow::anyhow!(kube_apply::describe_kube_error(&e)))
+        .context("cannot list pods to check for injected ones")?;
+    if args.force && !injected.is_empty() {
+        output::note(format!(
+            "warning: --force: {} pods keep the meshctl sidecar until restarted:",
+            injected.len()
+        ));
+        for pod in &injected {
+            output::note(format!("  {pod}"));
+        }
+    }
+    if !args.force && !injected.is_empty() {
+        output::note(format!(
+            "error: {} pods still carry the meshctl sidecar; uninject or delete them, or \
+             pass --force:",
+            injected.len()
+        ));
+        for pod in &injected {
+            output::note(format!("  {pod}"));
+        }
+        return Ok(Outcome::Failure);
+    }
+    let progress = output::Progress::new();
+    let fancy = output::stderr_is_fancy();
+    let mut done = Vec::new();
+    let result = kube_apply::delete_all(&cluster.client, objects, false, global.timeout, |o| {
+        let line = format!("{} {}", o.object.display, o.action.as_str());
+        if fancy {
+            progress.status(&line);
+        }
+        done.push(line);
+    })
+    .await;
+    let outcomes = match result {
+        Ok(outcomes) => outcomes,
+        Err(err) => {
+            drop(progress);
+            report_partial(&done);
+            return Err(anyhow::Error::new(err).context("uninstall failed"));
+        }
+    };
+    drop(progress);
+    output::write_stdout(outcomes_text(&outcomes, format, false).as_bytes())?;
     Ok(Outcome::Success)
 }

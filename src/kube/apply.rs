@@ -82,6 +82,8 @@ impl Action {
 pub struct Outcome {
     pub object: ObjectRef,
     pub action: Action,
+    /// A caveat worth telling the user (e.g. a dry run that could not validate the object).
+    pub note: Option<&'static str>,
 }
 
 /// Where each kind goes in an install: what others depend on first, the webhook configuration last
@@ -200,6 +202,7 @@ pub async fn apply_all(
     mut on_outcome: impl FnMut(&Outcome),
 ) -> Result<Vec<Outcome>, ApplyError> {
     let mut outcomes = Vec::with_capacity(objects.len());
+    let mut new_namespaces = std::collections::HashSet::new();
     for (index, object) in objects.iter().enumerate() {
         let Resolved {
             object: reference,
@@ -209,6 +212,23 @@ pub async fn apply_all(
             object: reference.display.clone(),
             source,
         };
+        // The server refuses even a dry-run write into a namespace that does not exist, and a
+        // dry-run-created namespace never does: such objects are reported, not validated.
+        if dry_run
+            && reference
+                .namespace
+                .as_ref()
+                .is_some_and(|ns| new_namespaces.contains(ns))
+        {
+            let outcome = Outcome {
+                object: reference,
+                action: Action::Created,
+                note: Some("not validated: its namespace does not exist yet"),
+            };
+            on_outcome(&outcome);
+            outcomes.push(outcome);
+            continue;
+        }
         let before = api.get_opt(&reference.name).await.map_err(request_error)?;
         let mut params = PatchParams::apply(FIELD_MANAGER).force();
         if dry_run {
@@ -219,20 +239,24 @@ pub async fn apply_all(
             .await
             .map_err(request_error)?;
         // A real apply that changed nothing keeps the resourceVersion; a dry run never moves it,
-        // so there the objects themselves are compared.
+        // and a controller writing status (or a server filling in metadata.generation) between
+        // our read and our apply moves it without our apply having changed anything. So what
+        // decides is the object itself, volatile metadata and status left out.
         let action = match before {
             None => Action::Created,
             Some(before) if !dry_run && before.resource_version() == after.resource_version() => {
                 Action::Unchanged
             }
-            Some(before) if dry_run && comparable(&before) == comparable(&after) => {
-                Action::Unchanged
-            }
+            Some(before) if comparable(&before) == comparable(&after) => Action::Unchanged,
             Some(_) => Action::Configured,
         };
+        if action == Action::Created && reference.kind == "Namespace" {
+            new_namespaces.insert(reference.name.clone());
+        }
         let outcome = Outcome {
             object: reference,
             action,
+            note: None,
         };
         on_outcome(&outcome);
         outcomes.push(outcome);
@@ -281,6 +305,7 @@ pub async fn delete_all(
         let outcome = Outcome {
             object: reference,
             action,
+            note: None,
         };
         on_outcome(&outcome);
         outcomes.push(outcome);

@@ -73,6 +73,7 @@ pub struct Applied {
 struct Tools {
     save: String,
     restore: String,
+    backend: Backend,
 }
 
 fn tool_name(family: Family, backend: Backend, action: &str) -> String {
@@ -135,6 +136,7 @@ fn find_tools(family: Family, backend: Backend) -> Result<Tools, NetfilterError>
     let specific = Tools {
         save: tool_name(family, backend, "save"),
         restore: tool_name(family, backend, "restore"),
+        backend,
     };
     if run(&specific.restore, &["--version"], None)?.is_some() {
         return Ok(specific);
@@ -142,6 +144,7 @@ fn find_tools(family: Family, backend: Backend) -> Result<Tools, NetfilterError>
     let plain = Tools {
         save: plain_name(family, "save"),
         restore: plain_name(family, "restore"),
+        backend,
     };
     if let Some(out) = run(&plain.restore, &["--version"], None)? {
         let version = String::from_utf8_lossy(&out.stdout).to_string()
@@ -181,13 +184,15 @@ fn save_nat(tools: &Tools, family: Family) -> Result<String, NetfilterError> {
     let out =
         run(&tools.save, &["-t", "nat"], None)?.ok_or_else(|| NetfilterError::ToolMissing {
             tool: tools.save.clone(),
-            backend: String::new(),
+            backend: tools.backend.name().to_string(),
         })?;
     if !out.status.success() {
-        return Err(NetfilterError::Refused {
+        return Err(NetfilterError::ToolFailed {
             tool: tools.save.clone(),
-            family,
-            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            message: format!(
+                "reading the {family} nat table failed (nothing was changed): {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
         });
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
@@ -202,7 +207,7 @@ fn restore(
     let out =
         run(&tools.restore, args, Some(input))?.ok_or_else(|| NetfilterError::ToolMissing {
             tool: tools.restore.clone(),
-            backend: String::new(),
+            backend: tools.backend.name().to_string(),
         })?;
     if out.status.success() {
         Ok(Ok(()))

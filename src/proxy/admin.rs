@@ -7,8 +7,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
-use k8s_openapi::api::core::v1::Pod;
-use kube::Api;
+use kube::Client;
 use thiserror::Error;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::task::JoinHandle;
@@ -45,15 +44,14 @@ pub trait AdminIo: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> AdminIo for T {}
 
 /// Where one proxy's admin API is reached.
-// A few hundred endpoints at most: boxing the larger variant would buy nothing.
-#[allow(clippy::large_enum_variant)]
 #[derive(Clone)]
 pub enum AdminEndpoint {
     /// A direct TCP address, `HOST:PORT`.
     Tcp(String),
     /// A pod's port, reached through the API server's port-forward.
     PortForward {
-        pods: Api<Pod>,
+        client: Client,
+        namespace: String,
         pod: String,
         port: u16,
     },
@@ -70,7 +68,7 @@ impl AdminEndpoint {
     pub fn describe(&self) -> String {
         match self {
             AdminEndpoint::Tcp(addr) => addr.clone(),
-            AdminEndpoint::PortForward { pod, .. } => format!("pod/{pod}"),
+            AdminEndpoint::PortForward { namespace, pod, .. } => format!("pod/{namespace}/{pod}"),
         }
     }
 
@@ -88,21 +86,18 @@ impl AdminEndpoint {
                 let _ = stream.set_nodelay(true);
                 Ok(Box::new(stream))
             }
-            AdminEndpoint::PortForward { pods, pod, port } => {
-                let connect_err = |message: String| AdminError::Connect {
-                    target: format!("pod/{pod} port {port}"),
-                    message,
-                };
-                let mut forwarder = pods
-                    .portforward(pod, &[*port])
+            AdminEndpoint::PortForward {
+                client,
+                namespace,
+                pod,
+                port,
+            } => {
+                let stream = crate::kube::portforward::open(client, namespace, pod, *port)
                     .await
-                    .map_err(|e| connect_err(format!("port-forward failed: {e}")))?;
-                let stream = forwarder
-                    .take_stream(*port)
-                    .ok_or_else(|| connect_err("port-forward gave no stream".into()))?;
-                // The forwarder's task keeps running after the handle is dropped and ends when the
-                // stream is closed.
-                drop(forwarder);
+                    .map_err(|e| AdminError::Connect {
+                        target: format!("pod/{namespace}/{pod} port {port}"),
+                        message: e.to_string(),
+                    })?;
                 Ok(Box::new(stream))
             }
         }

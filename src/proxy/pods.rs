@@ -95,9 +95,23 @@ pub struct ResourceRef {
     pub name: Option<String>,
 }
 
-/// Parses `TYPE/NAME`, `TYPE`, and kubectl's `TYPE NAME NAME...` form.
+/// Parses `TYPE/NAME`, `TYPE`, `TYPE,TYPE`, and kubectl's `TYPE NAME NAME...` form.
 pub fn parse_resources(args: &[String]) -> Result<Vec<ResourceRef>, PodsError> {
     let mut out = Vec::new();
+    if let [single] = args
+        && single.contains(',')
+        && !single.contains('/')
+    {
+        for kind in single.split(',') {
+            let parsed =
+                Kind::parse(kind).ok_or_else(|| PodsError::UnknownKind(kind.to_string()))?;
+            out.push(ResourceRef {
+                kind: parsed,
+                name: None,
+            });
+        }
+        return Ok(out);
+    }
     let all_bare = args.iter().all(|a| !a.contains('/'));
     if all_bare && args.len() > 1 {
         let kind = Kind::parse(&args[0]).ok_or_else(|| PodsError::UnknownKind(args[0].clone()))?;
@@ -341,7 +355,8 @@ pub async fn resolve_targets(
                     (
                         p.name.clone(),
                         super::admin::AdminEndpoint::PortForward {
-                            pods: Api::namespaced(client.clone(), &p.namespace),
+                            client: client.clone(),
+                            namespace: p.namespace.clone(),
                             pod: p.name.clone(),
                             port: super::ADMIN_PORT,
                         },
@@ -391,6 +406,20 @@ mod tests {
         );
         let refs = parse_resources(&["deploy".into(), "a".into(), "b".into()]).unwrap();
         assert_eq!(refs.len(), 2);
+        let refs = parse_resources(&["deploy,sts".into()]).unwrap();
+        assert_eq!(
+            refs,
+            [
+                ResourceRef {
+                    kind: Kind::Deployment,
+                    name: None
+                },
+                ResourceRef {
+                    kind: Kind::StatefulSet,
+                    name: None
+                }
+            ]
+        );
         assert!(matches!(
             parse_resources(&["widget/x".into()]),
             Err(PodsError::UnknownKind(_))

@@ -110,40 +110,42 @@ fn parse_histogram(histogram: &Value) -> Result<(String, Vec<Bucket>), StatsErro
     Ok((name, buckets))
 }
 
-/// Which of Envoy's stats describe one traffic direction of a sidecar.
+/// Which of Envoy's stats describe one traffic direction of a sidecar (names follow
+/// `crate::bootstrap`: listener and http_connection_manager `stat_prefix` `inbound`/`outbound`,
+/// tcp_proxy prefixes `inbound_tcp`/`inbound_opaque` and the outbound twins).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatKeys {
-    /// The http_connection_manager `stat_prefix` (`inbound` / `outbound`).
+    /// The http_connection_manager `stat_prefix`.
     pub http_prefix: String,
-    /// The tcp_proxy `stat_prefix` of the non-HTTP chain (`inbound_tcp` / `outbound_tcp`).
-    pub tcp_prefix: String,
-    /// The listener port whose `downstream_cx_active` counts all open connections, HTTP or not.
+    /// The tcp_proxy `stat_prefix`es of the non-HTTP chains (their bytes count too).
+    pub tcp_prefixes: Vec<String>,
+    /// The listener's `stat_prefix`: its `downstream_cx_active` counts every open connection,
+    /// HTTP or not.
+    pub listener_prefix: Option<String>,
+    /// Fallback for listeners without a `stat_prefix` (stats named by address, `…_15006`).
     pub listener_port: Option<u16>,
 }
 
 impl StatKeys {
-    pub fn inbound() -> Self {
+    fn sidecar(prefix: &str, port: u16) -> Self {
         StatKeys {
-            http_prefix: "inbound".into(),
-            tcp_prefix: "inbound_tcp".into(),
-            listener_port: Some(15006),
+            http_prefix: prefix.into(),
+            tcp_prefixes: vec![format!("{prefix}_tcp"), format!("{prefix}_opaque")],
+            listener_prefix: Some(prefix.into()),
+            listener_port: Some(port),
         }
     }
 
+    pub fn inbound() -> Self {
+        Self::sidecar("inbound", 15006)
+    }
+
     pub fn outbound() -> Self {
-        StatKeys {
-            http_prefix: "outbound".into(),
-            tcp_prefix: "outbound_tcp".into(),
-            listener_port: Some(15001),
-        }
+        Self::sidecar("outbound", 15001)
     }
 
     fn http(&self, stat: &str) -> String {
         format!("http.{}.{stat}", self.http_prefix)
-    }
-
-    fn tcp(&self, stat: &str) -> String {
-        format!("tcp.{}.{stat}", self.tcp_prefix)
     }
 
     pub fn requests(&self) -> String {
@@ -160,14 +162,25 @@ impl StatKeys {
     /// `downstream_rq_timeout`.
     pub fn filter_regex(&self) -> String {
         let http = regex_escape(&self.http_prefix);
-        let tcp = regex_escape(&self.tcp_prefix);
-        let mut alternatives = vec![
-            format!(
-                "http\\.{http}\\.downstream_(rq_total|rq_5xx|rq_time|cx_active|cx_rx_bytes_total|cx_tx_bytes_total)"
-            ),
-            format!("tcp\\.{tcp}\\.downstream_cx_(rx|tx)_bytes_total"),
-        ];
+        let mut alternatives = vec![format!(
+            "http\\.{http}\\.downstream_(rq_total|rq_5xx|rq_time|cx_active|cx_rx_bytes_total|cx_tx_bytes_total)"
+        )];
+        if !self.tcp_prefixes.is_empty() {
+            let tcp: Vec<String> = self.tcp_prefixes.iter().map(|p| regex_escape(p)).collect();
+            alternatives.push(format!(
+                "tcp\\.({})\\.downstream_cx_(rx|tx)_bytes_total",
+                tcp.join("|")
+            ));
+        }
+        if let Some(prefix) = &self.listener_prefix {
+            alternatives.push(format!(
+                "listener\\.{}\\.downstream_cx_active",
+                regex_escape(prefix)
+            ));
+        }
         if let Some(port) = self.listener_port {
+            // The address part has dots (`0.0.0.0_15006`); per-worker gauges
+            // (`…_15006.worker_0.downstream_cx_active`) don't end this way.
             alternatives.push(format!("listener\\..*_{port}\\.downstream_cx_active"));
         }
         format!("^({})$", alternatives.join("|"))
@@ -184,12 +197,21 @@ impl StatKeys {
     /// Open connections: the listener's gauge when present (it counts TCP and HTTP), else the
     /// HTTP connection manager's.
     fn connections(&self, snapshot: &StatsSnapshot) -> u64 {
+        if let Some(prefix) = &self.listener_prefix
+            && let Some(active) = snapshot.value(&format!("listener.{prefix}.downstream_cx_active"))
+        {
+            return active;
+        }
         if let Some(port) = self.listener_port {
             let suffix = format!("_{port}.downstream_cx_active");
             let from_listener: Vec<u64> = snapshot
                 .values
                 .iter()
-                .filter(|(name, _)| name.starts_with("listener.") && name.ends_with(&suffix))
+                .filter(|(name, _)| {
+                    name.starts_with("listener.")
+                        && name.ends_with(&suffix)
+                        && !name.contains(".worker_")
+                })
                 .map(|(_, v)| *v)
                 .collect();
             if !from_listener.is_empty() {
@@ -199,6 +221,16 @@ impl StatKeys {
         snapshot
             .value(&self.http("downstream_cx_active"))
             .unwrap_or(0)
+    }
+
+    fn bytes(&self, snapshot_before: &StatsSnapshot, after: &StatsSnapshot, dir: &str) -> u64 {
+        let stat = format!("downstream_cx_{dir}_bytes_total");
+        let mut names = vec![self.http(&stat)];
+        names.extend(self.tcp_prefixes.iter().map(|p| format!("tcp.{p}.{stat}")));
+        names
+            .into_iter()
+            .map(|name| grew(snapshot_before.value(&name), after.value(&name)))
+            .sum()
     }
 }
 
@@ -259,10 +291,8 @@ pub fn traffic(
     Traffic {
         requests: counter(keys.requests()),
         errors: counter(keys.errors()),
-        rx_bytes: counter(keys.http("downstream_cx_rx_bytes_total"))
-            + counter(keys.tcp("downstream_cx_rx_bytes_total")),
-        tx_bytes: counter(keys.http("downstream_cx_tx_bytes_total"))
-            + counter(keys.tcp("downstream_cx_tx_bytes_total")),
+        rx_bytes: keys.bytes(before, after, "rx"),
+        tx_bytes: keys.bytes(before, after, "tx"),
         connections: keys.connections(after),
         seconds,
         latency,
@@ -426,6 +456,22 @@ mod tests {
         );
     }
 
+    /// A real Envoy 1.40 answer to `StatKeys::inbound().stats_path()`.
+    #[test]
+    fn parses_a_real_filtered_answer() {
+        let s = parse_stats_json(include_bytes!(
+            "../../tests/fixtures/proxy/stats-inbound.json"
+        ))
+        .unwrap();
+        let keys = StatKeys::inbound();
+        assert_eq!(s.value(&keys.requests()), Some(123));
+        assert_eq!(s.value(&keys.errors()), Some(0));
+        let latency = &s.histograms[&keys.latency()];
+        assert_eq!(latency.len(), 20);
+        assert_eq!(latency[0].upper_bound, 0.5);
+        assert_eq!(latency.last().unwrap().cumulative, 123);
+    }
+
     #[test]
     fn rejects_non_stats_documents() {
         assert!(matches!(
@@ -489,7 +535,10 @@ mod tests {
         after.values.insert(keys.errors(), 15);
         after
             .values
-            .insert("listener.0.0.0.0_15006.downstream_cx_active".into(), 7);
+            .insert("listener.inbound.downstream_cx_active".into(), 7);
+        after
+            .values
+            .insert("tcp.inbound_opaque.downstream_cx_rx_bytes_total".into(), 50);
         after
             .values
             .insert("http.inbound.downstream_cx_active".into(), 3);
@@ -498,6 +547,7 @@ mod tests {
             .insert(keys.latency(), buckets(&[(1.0, 150), (10.0, 300)]));
         let t = traffic(&keys, &before, &after, 10.0);
         assert_eq!((t.requests, t.errors, t.connections), (200, 10, 7));
+        assert_eq!(t.rx_bytes, 50);
         assert_eq!(t.latency, buckets(&[(1.0, 100), (10.0, 200)]));
 
         let g = aggregate(&[t.clone(), t]);
@@ -532,6 +582,66 @@ mod tests {
     fn filter_regex_is_anchored() {
         let re = StatKeys::inbound().filter_regex();
         assert!(re.starts_with("^(") && re.ends_with(")$"));
-        assert!(re.contains("listener\\..*_15006\\.downstream_cx_active"));
+        assert!(re.contains("listener\\.inbound\\.downstream_cx_active"));
+    }
+
+    #[test]
+    fn listener_gauge_by_address_when_unprefixed() {
+        let keys = StatKeys::inbound();
+        let mut s = StatsSnapshot::default();
+        for (name, v) in [
+            ("listener.0.0.0.0_15006.downstream_cx_active", 4),
+            ("listener.0.0.0.0_15006.worker_0.downstream_cx_active", 4),
+            ("http.inbound.downstream_cx_active", 1),
+        ] {
+            s.values.insert(name.into(), v);
+        }
+        assert_eq!(keys.connections(&s), 4);
+        s.values.clear();
+        s.values
+            .insert("http.inbound.downstream_cx_active".into(), 1);
+        assert_eq!(keys.connections(&s), 1);
+    }
+
+    /// The stat names read here are the ones the real sidecar bootstrap produces.
+    #[test]
+    fn keys_match_the_sidecar_bootstrap() {
+        let bootstrap: serde_json::Value = serde_json::from_str(&crate::bootstrap::render_json(
+            &crate::bootstrap::BootstrapSettings::default(),
+        ))
+        .unwrap();
+        for (keys, name) in [
+            (StatKeys::inbound(), "virtualInbound"),
+            (StatKeys::outbound(), "virtualOutbound"),
+        ] {
+            let listener = bootstrap["static_resources"]["listeners"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|l| l["name"] == name)
+                .unwrap();
+            // Listener stats go by `stat_prefix` when set, else by address and port.
+            match listener["stat_prefix"].as_str() {
+                Some(prefix) => assert_eq!(Some(prefix), keys.listener_prefix.as_deref()),
+                None => assert_eq!(
+                    listener["address"]["socket_address"]["port_value"].as_u64(),
+                    keys.listener_port.map(u64::from)
+                ),
+            }
+            let tcp =
+                &listener["default_filter_chain"]["filters"][0]["typed_config"]["stat_prefix"];
+            assert!(keys.tcp_prefixes.iter().any(|p| tcp == p.as_str()), "{tcp}");
+            let text = listener.to_string();
+            assert!(
+                text.contains(&format!("\"stat_prefix\":\"{}\"", keys.http_prefix)),
+                "{text}"
+            );
+            assert!(text.contains(&format!("\"config_id\":\"{}\"", keys.http_prefix)));
+        }
+        // The latency histogram gets the fine buckets.
+        let suffix = bootstrap["stats_config"]["histogram_bucket_settings"][0]["match"]["suffix"]
+            .as_str()
+            .unwrap();
+        assert!(StatKeys::inbound().latency().ends_with(suffix), "{suffix}");
     }
 }

@@ -176,10 +176,54 @@ fn typed(tree: &Value) -> Result<Values, RenderError> {
             message: e.to_string(),
         })?;
     }
-    serde_json::from_value(tree.clone()).map_err(|e| RenderError::InvalidValue {
-        key: "values".to_string(),
-        message: e.to_string(),
-    })
+    let values: Values =
+        serde_json::from_value(tree.clone()).map_err(|e| RenderError::InvalidValue {
+            key: "values".to_string(),
+            message: e.to_string(),
+        })?;
+    check_ranges(&values)?;
+    Ok(values)
+}
+
+/// What the API server would only reject at apply time, or what would hurt later.
+fn check_ranges(values: &Values) -> Result<(), RenderError> {
+    let invalid = |key: &str, message: &str| {
+        Err(RenderError::InvalidValue {
+            key: key.to_string(),
+            message: message.to_string(),
+        })
+    };
+    let webhook = &values.webhook;
+    if !(1..=30).contains(&webhook.timeout_seconds) {
+        return invalid(
+            "webhook.timeoutSeconds",
+            "must be between 1 and 30 (the API server's limit)",
+        );
+    }
+    if webhook.replicas == 0 {
+        return invalid(
+            "webhook.replicas",
+            "must be at least 1 (use `meshctl uninstall` to remove the injector)",
+        );
+    }
+    if webhook.port == 0 {
+        return invalid("webhook.port", "must be a port number (1-65535)");
+    }
+    if webhook.pod_disruption_budget && webhook.replicas < 2 {
+        return invalid(
+            "webhook.podDisruptionBudget",
+            "needs webhook.replicas >= 2: with one replica it would block every node drain",
+        );
+    }
+    for (key, value) in [
+        ("proxy.image", &values.proxy.image),
+        ("proxyInit.image", &values.proxy_init.image),
+    ] {
+        if value.trim().is_empty() {
+            return invalid(key, "must not be empty");
+        }
+    }
+    Ok(())
 }
 
 fn parse_yaml_value(source: &str, text: &str) -> Result<Value, RenderError> {
@@ -545,6 +589,27 @@ mod tests {
         s.profile = "huge".into();
         let err = resolve(&s).unwrap_err().to_string();
         assert!(err.contains("huge") && err.contains("minimal"), "{err}");
+    }
+
+    #[test]
+    fn ranges_are_checked() {
+        for (set, key) in [
+            ("webhook.timeoutSeconds=31", "webhook.timeoutSeconds"),
+            ("webhook.replicas=0", "webhook.replicas"),
+            (
+                "webhook.podDisruptionBudget=true",
+                "webhook.podDisruptionBudget",
+            ),
+            ("proxy.image=", "proxy.image"),
+        ] {
+            let err = resolve(&sources(&[set])).unwrap_err().to_string();
+            assert!(err.contains(key), "{set}: {err}");
+        }
+        resolve(&sources(&[
+            "webhook.podDisruptionBudget=true",
+            "webhook.replicas=2",
+        ]))
+        .unwrap();
     }
 
     #[test]

@@ -63,8 +63,9 @@ pub enum Outcome {
     Patched(usize),
     /// Allowed unchanged, with the reason.
     Allowed(String),
-    /// Allowed unchanged because something failed, with the warning sent back.
-    Failed(String),
+    /// Allowed without a sidecar although the namespace asked for one (the engine skipped or
+    /// refused the pod, or failed), with the warning sent back to whoever created the pod.
+    Warned(String),
 }
 
 /// The answer to one review, and a summary for the log.
@@ -93,7 +94,7 @@ pub fn review(body: &[u8], options: &InjectOptions) -> Result<Reviewed, ReviewEr
         response["patchType"] = json!("JSONPatch");
         response["patch"] = json!(base64(&patch));
     }
-    if let Outcome::Failed(warning) = &outcome {
+    if let Outcome::Warned(warning) = &outcome {
         response["warnings"] = json!([warning]);
     }
     Ok(Reviewed {
@@ -168,7 +169,8 @@ fn decide(request: &Request, options: &InjectOptions) -> (Option<Vec<u8>>, Outco
         Ok(Ok(PodDecision::Unchanged | PodDecision::Uninjected)) => {
             (None, Outcome::Allowed("already injected".into()))
         }
-        Ok(Ok(PodDecision::Skipped(reason))) => (None, Outcome::Allowed(reason)),
+        // The namespace asked for injection, so say why this pod has no sidecar.
+        Ok(Ok(PodDecision::Skipped(reason))) => (None, failed(&format!("skipped: {reason}"))),
         Ok(Err(InjectError::Refused(reason))) => (None, failed(&format!("not injected: {reason}"))),
         Ok(Err(e)) => (None, failed(&format!("injection failed: {e}"))),
         Err(_) => (None, failed("injection failed: internal error (panic)")),
@@ -176,7 +178,7 @@ fn decide(request: &Request, options: &InjectOptions) -> (Option<Vec<u8>>, Outco
 }
 
 fn failed(reason: &str) -> Outcome {
-    Outcome::Failed(format!("meshctl: pod admitted without a sidecar: {reason}"))
+    Outcome::Warned(format!("meshctl: pod admitted without a sidecar: {reason}"))
 }
 
 /// `meshctl.io/inject: disabled` as a label (the objectSelector normally filters those out) or
@@ -300,23 +302,30 @@ mod tests {
         assert_eq!(reviewed.response["apiVersion"], "admission.k8s.io/v1");
         assert_eq!(reviewed.response["kind"], "AdmissionReview");
         assert_eq!(reviewed.subject, "shop/web-");
-        // Either the engine injected (a patch) or it failed (a warning, no patch): never both,
-        // never a denial.
-        match &reviewed.outcome {
-            Outcome::Patched(_) => {
-                assert_eq!(response["patchType"], "JSONPatch");
-                let patch = base64_decode(response["patch"].as_str().unwrap()).unwrap();
-                let patch: json_patch::Patch = serde_json::from_slice(&patch).unwrap();
-                let mut patched = pod();
-                json_patch::patch(&mut patched, &patch).unwrap();
-                assert_ne!(patched, pod());
-            }
-            Outcome::Failed(warning) => {
-                assert!(response.get("patch").is_none());
-                assert_eq!(response["warnings"][0], json!(warning));
-            }
-            other => panic!("unexpected outcome {other:?}"),
-        }
+        assert!(
+            matches!(reviewed.outcome, Outcome::Patched(_)),
+            "{reviewed:?}"
+        );
+        assert_eq!(response["patchType"], "JSONPatch");
+        assert!(response.get("warnings").is_none());
+        let patch = base64_decode(response["patch"].as_str().unwrap()).unwrap();
+        let patch: json_patch::Patch = serde_json::from_slice(&patch).unwrap();
+        let mut patched = pod();
+        json_patch::patch(&mut patched, &patch).unwrap();
+        assert!(patched.to_string().contains(crate::config::PROXY_CONTAINER));
+    }
+
+    #[test]
+    fn injecting_twice_gives_no_second_patch() {
+        let reviewed = review(&body(pod(), json!({})), &options()).unwrap();
+        let patch = base64_decode(reviewed.response["response"]["patch"].as_str().unwrap());
+        let patch: json_patch::Patch = serde_json::from_slice(&patch.unwrap()).unwrap();
+        let mut injected = pod();
+        json_patch::patch(&mut injected, &patch).unwrap();
+        // Reinvocation (reinvocationPolicy IfNeeded) sends the injected pod again.
+        let again = review(&body(injected, json!({})), &options()).unwrap();
+        assert!(matches!(again.outcome, Outcome::Allowed(_)), "{again:?}");
+        assert!(again.response["response"].get("patch").is_none());
     }
 
     #[test]
@@ -346,6 +355,56 @@ mod tests {
             review(&b, &options()).unwrap().outcome,
             Outcome::Allowed(_)
         ));
+    }
+
+    fn arbitrary_json() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            "[a-zA-Z0-9:/._-]{0,12}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 48, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::vec(
+                    (
+                        prop_oneof![
+                            Just("metadata".to_string()),
+                            Just("spec".to_string()),
+                            Just("containers".to_string()),
+                            Just("initContainers".to_string()),
+                            Just("annotations".to_string()),
+                            Just("name".to_string()),
+                            "[a-z]{1,8}",
+                        ],
+                        inner
+                    ),
+                    0..5
+                )
+                .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        /// Whatever pod the API server sends, the answer is a well-formed "allowed" review
+        /// (patched, or unpatched with a warning): never a crash, never a denial.
+        #[test]
+        fn any_pod_gets_an_allowed_answer(spec in arbitrary_json(), meta in arbitrary_json()) {
+            let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec});
+            let reviewed = review(&body(pod.clone(), json!({})), &options()).unwrap();
+            let response = &reviewed.response["response"];
+            proptest::prop_assert_eq!(&response["allowed"], &json!(true));
+            if let Some(patch) = response.get("patch") {
+                let bytes = base64_decode(patch.as_str().unwrap()).unwrap();
+                let patch: json_patch::Patch = serde_json::from_slice(&bytes).unwrap();
+                let mut patched = pod;
+                proptest::prop_assert!(json_patch::patch(&mut patched, &patch).is_ok());
+            }
+        }
     }
 
     #[test]

@@ -61,7 +61,7 @@ async fn inject(State(state): State<Arc<WebhookState>>, body: Bytes) -> Response
                 let what = match &reviewed.outcome {
                     Outcome::Patched(n) => format!("injected ({n} patch operations)"),
                     Outcome::Allowed(reason) => format!("allowed unchanged: {reason}"),
-                    Outcome::Failed(warning) => format!("warning: {warning}"),
+                    Outcome::Warned(warning) => format!("warning: {warning}"),
                 };
                 note(format!("pod {}{dry}: {what}", reviewed.subject));
             }

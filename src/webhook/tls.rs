@@ -1,8 +1,9 @@
 //! The injector's TLS material: a CA (shared by the replicas through a Secret) and a serving
 //! certificate signed by it, or a certificate and key from files (cert-manager mode).
 
-use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
@@ -10,6 +11,8 @@ use rcgen::{
 };
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -189,22 +192,127 @@ pub fn server_config(
     Ok(Arc::new(config))
 }
 
-/// Reads a certificate and key from files (cert-manager's Secret, mounted).
+/// Serves the certificate and key from files (cert-manager's Secret, mounted), re-reading them
+/// when they change: cert-manager renews the Secret and the kubelet swaps the mounted files, and
+/// the webhook must follow without a restart.
 pub fn server_config_from_files(
-    cert_path: &std::path::Path,
-    key_path: &std::path::Path,
+    cert_path: &Path,
+    key_path: &Path,
 ) -> Result<Arc<rustls::ServerConfig>, TlsError> {
-    let read = |path: &std::path::Path| {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let resolver = ReloadingCert::new(cert_path, key_path, provider.clone())?;
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(resolver));
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// How often the files are checked for a change (a stat per handshake would be wasteful).
+const RELOAD_CHECK: Duration = Duration::from_secs(10);
+
+#[derive(Debug)]
+struct ReloadingCert {
+    cert_path: PathBuf,
+    key_path: PathBuf,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    state: RwLock<Loaded>,
+}
+
+#[derive(Debug)]
+struct Loaded {
+    key: Arc<CertifiedKey>,
+    stamp: FileStamp,
+    checked: Instant,
+}
+
+/// What identifies a version of the two files.
+type FileStamp = (Option<SystemTime>, Option<SystemTime>, u64, u64);
+
+impl ReloadingCert {
+    fn new(
+        cert_path: &Path,
+        key_path: &Path,
+        provider: Arc<rustls::crypto::CryptoProvider>,
+    ) -> Result<Self, TlsError> {
+        let stamp = file_stamp(cert_path, key_path);
+        let key = load_certified_key(cert_path, key_path, &provider)?;
+        Ok(ReloadingCert {
+            cert_path: cert_path.to_path_buf(),
+            key_path: key_path.to_path_buf(),
+            provider,
+            state: RwLock::new(Loaded {
+                key,
+                stamp,
+                checked: Instant::now(),
+            }),
+        })
+    }
+
+    fn current(&self) -> Option<Arc<CertifiedKey>> {
+        {
+            let state = self.state.read().ok()?;
+            if state.checked.elapsed() < RELOAD_CHECK {
+                return Some(state.key.clone());
+            }
+        }
+        let mut state = self.state.write().ok()?;
+        state.checked = Instant::now();
+        let stamp = file_stamp(&self.cert_path, &self.key_path);
+        if stamp != state.stamp {
+            // Half-written files fail to load: keep serving the old pair and retry next time.
+            match load_certified_key(&self.cert_path, &self.key_path, &self.provider) {
+                Ok(key) => {
+                    state.key = key;
+                    state.stamp = stamp;
+                    crate::output::note(format!(
+                        "reloaded serving certificate {}",
+                        self.cert_path.display()
+                    ));
+                }
+                Err(err) => crate::output::note(format!("keeping the old certificate: {err}")),
+            }
+        }
+        Some(state.key.clone())
+    }
+}
+
+impl ResolvesServerCert for ReloadingCert {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        self.current()
+    }
+}
+
+fn file_stamp(cert_path: &Path, key_path: &Path) -> FileStamp {
+    let meta = |p: &Path| std::fs::metadata(p).ok();
+    let (cert, key) = (meta(cert_path), meta(key_path));
+    (
+        cert.as_ref().and_then(|m| m.modified().ok()),
+        key.as_ref().and_then(|m| m.modified().ok()),
+        cert.map_or(0, |m| m.len()),
+        key.map_or(0, |m| m.len()),
+    )
+}
+
+fn load_certified_key(
+    cert_path: &Path,
+    key_path: &Path,
+    provider: &rustls::crypto::CryptoProvider,
+) -> Result<Arc<CertifiedKey>, TlsError> {
+    let read = |path: &Path| {
         std::fs::read(path).map_err(|source| TlsError::Read {
             path: path.display().to_string(),
             source,
         })
     };
-    server_config(
-        &cert_path.display().to_string(),
-        &read(cert_path)?,
-        &read(key_path)?,
-    )
+    let what = cert_path.display().to_string();
+    let certs = parse_certs(&what, &read(cert_path)?)?;
+    let key = PrivateKeyDer::from_pem_slice(&read(key_path)?).map_err(|_| TlsError::Pem {
+        what: key_path.display().to_string(),
+        expected: "private key",
+    })?;
+    Ok(Arc::new(CertifiedKey::from_der(certs, key, provider)?))
 }
 
 /// Today's date (UTC) from the system clock.
@@ -267,6 +375,36 @@ mod tests {
         )
         .unwrap();
         assert!(format!("{ca:?}").find("PRIVATE").is_none());
+    }
+
+    #[test]
+    fn files_are_reloaded_when_they_change() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cert, key) = (dir.path().join("tls.crt"), dir.path().join("tls.key"));
+        let ca = generate_ca().unwrap();
+        let first = issue_serving_cert(&ca, &["a".into()]).unwrap();
+        std::fs::write(&cert, &first.cert_pem).unwrap();
+        std::fs::write(&key, &first.key_pem).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let resolver = ReloadingCert::new(&cert, &key, provider).unwrap();
+        let before = resolver.current().unwrap();
+
+        let second = issue_serving_cert(&ca, &["b".into()]).unwrap();
+        std::fs::write(&cert, &second.cert_pem).unwrap();
+        std::fs::write(&key, &second.key_pem).unwrap();
+        // Force the next call to look at the files (instead of waiting RELOAD_CHECK).
+        resolver.state.write().unwrap().checked = Instant::now() - RELOAD_CHECK;
+        resolver.state.write().unwrap().stamp.2 += 1;
+        let after = resolver.current().unwrap();
+        assert_ne!(
+            before.cert[0], after.cert[0],
+            "certificate was not reloaded"
+        );
+
+        // A broken file keeps the last good pair.
+        std::fs::write(&cert, "garbage").unwrap();
+        resolver.state.write().unwrap().checked = Instant::now() - RELOAD_CHECK;
+        assert_eq!(resolver.current().unwrap().cert[0], after.cert[0]);
     }
 
     #[test]

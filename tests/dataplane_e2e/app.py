@@ -1,7 +1,8 @@
 """The test "app" for the data-plane tests: HTTP, TCP echo and server-first (banner) servers.
 
-Usage: app.py [--http PORT]... [--http6 PORT]... [--echo PORT]... [--banner PORT]...
-HTTP paths: /echo (JSON with what arrived, including the peer address), /flaky/KEY?fail=N
+Usage: app.py [--http PORT]... [--http6 PORT]... [--echo PORT]... [--banner PORT]... [--h2c PORT]...
+HTTP paths: /echo (JSON with what arrived, including the peer address), /slow?ms=N, /ws (WebSocket upgrade, then a raw echo),
+/flaky/KEY?fail=N
 (503 for the first N requests per KEY, then 200), anything else 200 "ok".
 """
 import http.server
@@ -10,6 +11,7 @@ import socket
 import socketserver
 import sys
 import threading
+import time
 import urllib.parse
 
 FLAKY = {}
@@ -40,6 +42,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 "headers": [[k.lower(), v] for k, v in self.headers.items()],
                 "body": body_in.decode("utf-8", "replace"),
             }).encode()
+        elif url.path == "/ws" and self.headers.get("upgrade", "").lower() == "websocket":
+            # Switch protocols, then echo raw bytes until the client closes.
+            self.wfile.write(
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
+            )
+            self.wfile.flush()
+            while True:
+                data = self.connection.recv(65536)
+                if not data:
+                    break
+                self.connection.sendall(data)
+            self.close_connection = True
+            return
+        elif url.path == "/slow":
+            ms = int(urllib.parse.parse_qs(url.query).get("ms", ["1000"])[0])
+            time.sleep(ms / 1000)
+            body = b"slow ok\n"
         elif url.path.startswith("/flaky/"):
             fail = int(urllib.parse.parse_qs(url.query).get("fail", ["1"])[0])
             with FLAKY_LOCK:
@@ -93,6 +112,49 @@ class Banner(Echo):
         super().handle()
 
 
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def h2_frame(kind, flags, stream, payload=b""):
+    return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+
+
+def h2_read_frame(rfile):
+    head = rfile.read(9)
+    if len(head) < 9:
+        return None
+    length = int.from_bytes(head[:3], "big")
+    stream = int.from_bytes(head[5:9], "big") & 0x7FFFFFFF
+    return head[3], head[4], stream, rfile.read(length)
+
+
+class H2c(socketserver.StreamRequestHandler):
+    """Just enough HTTP/2 with prior knowledge (h2c): every request gets 200 "h2c ok". An
+    HTTP/1.x client (or proxy) gets the connection closed, so a 200 proves h2c end to end."""
+
+    def handle(self):
+        if self.rfile.read(len(H2_PREFACE)) != H2_PREFACE:
+            return
+        out = self.wfile
+        out.write(h2_frame(0x4, 0, 0))
+        while True:
+            frame = h2_read_frame(self.rfile)
+            if frame is None:
+                return
+            kind, flags, stream, payload = frame
+            if kind == 0x4 and not flags & 0x1:
+                out.write(h2_frame(0x4, 0x1, 0))
+            elif kind == 0x6 and not flags & 0x1:
+                out.write(h2_frame(0x6, 0x1, 0, payload))
+            elif kind == 0x7:
+                return
+            elif (kind in (0x0, 0x1)) and flags & 0x1:
+                # End of a request: ":status: 200" (static table index 8), then the body.
+                out.write(h2_frame(0x1, 0x4, stream, b"\x88"))
+                out.write(h2_frame(0x0, 0x1, stream, b"h2c ok"))
+            out.flush()
+
+
 def main(argv):
     servers = []
     i = 0
@@ -105,6 +167,8 @@ def main(argv):
             servers.append(HTTPServer6(("::", port), Handler))
         elif kind == "--echo":
             servers.append(TCPServer(("0.0.0.0", port), Echo))
+        elif kind == "--h2c":
+            servers.append(TCPServer(("0.0.0.0", port), H2c))
         elif kind == "--banner":
             servers.append(TCPServer(("0.0.0.0", port), Banner))
         else:

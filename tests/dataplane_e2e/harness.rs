@@ -254,7 +254,12 @@ impl Lab {
             .iter_mut()
             .find(|(n, _)| n == "envoy")
             .expect("envoy started");
-        run_ok(Command::new("kill").args(["-TERM", &child.id().to_string()]));
+        // Through python3 (already required) rather than a `kill` binary slim images may lack.
+        run_ok(Command::new("python3").args([
+            "-c",
+            "import os, signal, sys; os.kill(int(sys.argv[1]), signal.SIGTERM)",
+            &child.id().to_string(),
+        ]));
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(Some(status)) = child.try_wait() {
@@ -289,6 +294,16 @@ impl Lab {
         let mut args = vec!["http", method, url];
         args.extend_from_slice(extra);
         self.netclient(ns, &args)
+    }
+
+    /// A WebSocket upgrade from inside `ns`, then `data` echoed: `{status, echoed}`.
+    pub fn upgrade(&self, ns: &str, url: &str, data: &str) -> Value {
+        self.netclient(ns, &["upgrade", url, data])
+    }
+
+    /// One HTTP/2 prior-knowledge GET from inside `ns`: `{status, body}` or `{error}`.
+    pub fn h2c(&self, ns: &str, url: &str) -> Value {
+        self.netclient(ns, &["h2c", url])
     }
 
     pub fn tcp(&self, ns: &str, host: &str, port: u16, data: &str) -> Value {

@@ -3,6 +3,8 @@
   netclient.py http METHOD URL [--http10] [--header K:V]...   -> {status, headers, body} | {error}
   netclient.py tcp HOST PORT DATA                              -> {received} | {error}
   netclient.py banner HOST PORT                                -> {banner} | {error}
+  netclient.py upgrade URL DATA                                -> {status, echoed} | {error}
+  netclient.py h2c URL                                         -> {status, body} | {error}
 """
 import json
 import socket
@@ -135,12 +137,81 @@ def banner(host, port):
     return {"banner": got.decode("utf-8", "replace")}
 
 
+def h2c(url):
+    """One GET over HTTP/2 with prior knowledge: {status, body}; status 200 is the only one the
+    test server sends (HPACK static index 8), anything else is reported raw."""
+    u = urllib.parse.urlsplit(url)
+    path = (u.path or "/").encode()
+    authority = u.netloc.encode()
+
+    def frame(kind, flags, stream, payload=b""):
+        return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream.to_bytes(4, "big") + payload
+
+    # :method GET (2), :scheme http (6), :path and :authority as literals with indexed names.
+    block = b"\x82\x86" + b"\x04" + bytes([len(path)]) + path + b"\x01" + bytes([len(authority)]) + authority
+    with socket.create_connection((u.hostname, u.port or 80), timeout=TIMEOUT) as s:
+        s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + frame(0x4, 0, 0) + frame(0x1, 0x5, 1, block))
+        rfile = s.makefile("rb")
+        status, body = None, b""
+        while True:
+            head = rfile.read(9)
+            if len(head) < 9:
+                return {"error": "connection closed before the response ended", "status": status}
+            length = int.from_bytes(head[:3], "big")
+            kind, flags = head[3], head[4]
+            stream = int.from_bytes(head[5:9], "big") & 0x7FFFFFFF
+            payload = rfile.read(length)
+            if kind == 0x4 and not flags & 0x1:
+                s.sendall(frame(0x4, 0x1, 0))
+            elif kind == 0x7:
+                return {"error": "GOAWAY", "status": status}
+            elif stream == 1 and kind == 0x1:
+                status = 200 if payload[:1] == b"\x88" else payload.hex()
+            elif stream == 1 and kind == 0x0:
+                body += payload
+            if stream == 1 and kind in (0x0, 0x1) and flags & 0x1:
+                return {"status": status, "body": body.decode("utf-8", "replace")}
+
+
+def upgrade(url, data):
+    """A WebSocket-style upgrade, then `data` echoed over the upgraded connection."""
+    u = urllib.parse.urlsplit(url)
+    request = (
+        f"GET {u.path or '/'} HTTP/1.1\r\nHost: {u.netloc}\r\nConnection: Upgrade\r\n"
+        "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    ).encode()
+    with socket.create_connection((u.hostname, u.port or 80), timeout=TIMEOUT) as s:
+        s.sendall(request)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = s.recv(1)
+            if not chunk:
+                return {"error": f"closed during the handshake: {head!r}"}
+            head += chunk
+        status = int(head.split()[1])
+        if status != 101:
+            return {"status": status}
+        s.sendall(data.encode())
+        got = b""
+        while len(got) < len(data):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+    return {"status": status, "echoed": got.decode("utf-8", "replace")}
+
+
 def main(argv):
     try:
         if argv[0] == "http":
             result = http(argv[1], argv[2], argv[3:])
         elif argv[0] == "tcp":
             result = tcp(argv[1], argv[2], argv[3])
+        elif argv[0] == "upgrade":
+            result = upgrade(argv[1], argv[2])
+        elif argv[0] == "h2c":
+            result = h2c(argv[1])
         elif argv[0] == "banner":
             result = banner(argv[1], argv[2])
         else:

@@ -11,11 +11,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// The bucket bounds (ms) the tests and the sidecar use for `downstream_rq_time`.
-pub const BUCKETS: &[f64] = &[
-    0.5, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 15.0, 20.0, 30.0, 50.0, 75.0, 100.0, 150.0, 250.0, 500.0,
-    1000.0, 2500.0, 5000.0, 10000.0, 30000.0, 60000.0,
-];
+/// The bucket bounds (ms) of `downstream_rq_time`: the real sidecar's.
+pub const BUCKETS: &[f64] = &meshctl::bootstrap::RQ_TIME_BUCKETS_MS;
 
 /// A running Envoy, killed on drop.
 pub struct Envoy {
@@ -232,4 +229,91 @@ pub async fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)>
 /// The meshctl binary under test.
 pub fn meshctl() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_meshctl"))
+}
+
+/// A meshctl process whose stderr is watched line by line.
+pub struct Running {
+    pub child: Child,
+    stderr: std::sync::mpsc::Receiver<String>,
+    pub stderr_seen: Vec<String>,
+}
+
+impl Running {
+    pub fn spawn(args: &[&str]) -> Running {
+        let mut child = Command::new(meshctl())
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn meshctl");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Running {
+            child,
+            stderr: rx,
+            stderr_seen: Vec::new(),
+        }
+    }
+
+    /// Waits (up to a generous bound, only to not hang forever) for a stderr line containing `needle`.
+    pub fn wait_for_stderr(&mut self, needle: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
+            match self.stderr.recv_timeout(Duration::from_millis(200)) {
+                Ok(line) => {
+                    let found = line.contains(needle);
+                    self.stderr_seen.push(line);
+                    if found {
+                        return;
+                    }
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        panic!("never saw '{needle}' on stderr: {:?}", self.stderr_seen);
+    }
+
+    /// Sends SIGINT (what Ctrl-C sends).
+    pub fn interrupt(&self) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("kill -INT");
+        assert!(status.success());
+    }
+
+    /// Waits for exit; returns the exit code, stdout and the rest of stderr.
+    pub fn finish(mut self) -> (i32, String, String) {
+        let mut stdout = String::new();
+        if let Some(mut out) = self.child.stdout.take() {
+            use std::io::Read;
+            out.read_to_string(&mut stdout).expect("read stdout");
+        }
+        let status = self.child.wait().expect("wait meshctl");
+        let mut stderr = self.stderr_seen.join("\n");
+        while let Ok(line) = self.stderr.recv_timeout(Duration::from_millis(500)) {
+            stderr.push('\n');
+            stderr.push_str(&line);
+        }
+        (status.code().unwrap_or(-1), stdout, stderr)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

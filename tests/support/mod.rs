@@ -137,6 +137,33 @@ pub fn jsonschema() -> Option<PathBuf> {
     )
 }
 
+/// Validates a JSON document against a schema under the project (e.g. `docs/check-schema.json`)
+/// with the jsonschema CLI. Ok(false) when the tool is missing outside CI (test skipped);
+/// Err(complaint) when the document does not match.
+pub fn validate_json_schema(schema: &str, json: &str) -> Result<bool, String> {
+    let Some(tool) = jsonschema() else {
+        return Ok(false);
+    };
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let instance = dir.path().join("instance.json");
+    std::fs::write(&instance, json).map_err(|e| e.to_string())?;
+    let output = std::process::Command::new(tool)
+        .arg("-i")
+        .arg(&instance)
+        .arg(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(schema))
+        .output()
+        .map_err(|e| format!("cannot run jsonschema: {e}"))?;
+    if output.status.success() {
+        Ok(true)
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
 /// The corpus directory, overridable with MESHCTL_CORPUS_DIR (worktrees that do not sit beside
 /// `shared/`).
 pub fn corpus() -> PathBuf {

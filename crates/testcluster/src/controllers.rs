@@ -43,12 +43,12 @@ struct Memory {
 pub async fn run(shared: Arc<Shared>) {
     let mut memory = Memory::default();
     loop {
-        let waiting = reconcile(&shared, &mut memory).await;
-        let tick = if waiting {
-            Duration::from_millis(20)
-        } else {
-            Duration::from_millis(250)
-        };
+        // Sleep until the next pod is due (or a write wakes us), at most 250 ms.
+        let tick = reconcile(&shared, &mut memory)
+            .await
+            .map_or(Duration::from_millis(250), |due| {
+                due.clamp(Duration::from_millis(5), Duration::from_millis(250))
+            });
         tokio::select! {
             _ = shared.changed.notified() => {}
             _ = tokio::time::sleep(tick) => {}
@@ -202,10 +202,16 @@ async fn create_pod(
         return;
     };
     let ns = ns_of(owner);
+    // A name ending in '-' is a generateName prefix (ReplicaSet, DaemonSet and Job pods).
+    let name_field = if name.ends_with('-') {
+        "generateName"
+    } else {
+        "name"
+    };
     let mut pod = json!({
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": name, "namespace": ns, "labels": labels,
+        "metadata": {name_field: name, "namespace": ns, "labels": labels,
                      "ownerReferences": [owner_ref(owner, owner_kind, owner_api)]},
         "spec": template["spec"].clone(),
     });
@@ -246,6 +252,21 @@ fn record_event(
         return;
     };
     let ns = ns_of(obj);
+    // Repeats of the same event bump its count, as the real event recorder does.
+    let existing = shared
+        .read(|s| s.all(&events, Some(&ns)))
+        .into_iter()
+        .find(|e| {
+            e["involvedObject"]["uid"] == obj["metadata"]["uid"]
+                && e["reason"] == reason
+                && e["message"] == message
+        });
+    if let Some(mut e) = existing {
+        e["count"] = json!(e["count"].as_i64().unwrap_or(1) + 1);
+        e["lastTimestamp"] = json!(util::now());
+        write_object(shared, &events, e);
+        return;
+    }
     let name = format!(
         "{}.{:x}",
         name_of(obj),
@@ -269,7 +290,7 @@ fn backing_off(memory: &Memory, owner: &Value) -> bool {
 }
 
 /// One pass over everything. Returns true when something waits on time (pending pods).
-async fn reconcile(shared: &Arc<Shared>, memory: &mut Memory) -> bool {
+async fn reconcile(shared: &Arc<Shared>, memory: &mut Memory) -> Option<Duration> {
     finalize_namespaces(shared);
     collect_garbage(shared);
     deployments(shared);
@@ -386,6 +407,15 @@ fn deployments(shared: &Shared) {
         let Some(new_rs) = new_rs else {
             continue;
         };
+        // The deployment carries its current revision, as `kubectl rollout history` reads it.
+        let revision_key = "deployment.kubernetes.io/revision";
+        let rs_revision = new_rs["metadata"]["annotations"][revision_key].clone();
+        if d["metadata"]["annotations"][revision_key] != rs_revision {
+            let mut annotated = d.clone();
+            annotated["metadata"]["annotations"][revision_key] = rs_revision;
+            write_object(shared, &dt, annotated);
+            continue;
+        }
         if new_rs["spec"]["replicas"].as_i64() != Some(desired) {
             let mut r = new_rs.clone();
             r["spec"]["replicas"] = json!(desired);
@@ -488,7 +518,7 @@ async fn replica_sets(shared: &Arc<Shared>, memory: &mut Memory) {
         let desired = rs["spec"]["replicas"].as_i64().unwrap_or(1).max(0) as usize;
         if pods.len() < desired && !backing_off(memory, rs) {
             for _ in pods.len()..desired {
-                let name = format!("{}-{}", name_of(rs), util::name_suffix(5));
+                let name = format!("{}-", name_of(rs));
                 let labels = rs["spec"]["template"]["metadata"]["labels"].clone();
                 create_pod(
                     shared,
@@ -638,7 +668,7 @@ async fn daemon_sets(shared: &Arc<Shared>, memory: &mut Memory) {
                     .unwrap_or(1)
                     .to_string()
             );
-            let pod_name = format!("{}-{}", name_of(ds), util::name_suffix(5));
+            let pod_name = format!("{}-", name_of(ds));
             create_pod(
                 shared,
                 memory,
@@ -704,7 +734,7 @@ async fn jobs(shared: &Arc<Shared>, memory: &mut Memory) {
         if !complete && job["spec"]["suspend"] != true && !backing_off(memory, job) {
             let want = parallelism.min(completions - succeeded);
             for _ in active..want {
-                let name = format!("{}-{}", name_of(job), util::name_suffix(5));
+                let name = format!("{}-", name_of(job));
                 let labels = job["spec"]["template"]["metadata"]["labels"].clone();
                 create_pod(
                     shared,
@@ -851,10 +881,9 @@ pub fn apply_pod_readiness(shared: &Arc<Shared>, ns: &str, name: &str, ready: bo
 }
 
 /// Schedules pods and moves them to Running/Ready (or Succeeded for Job pods) after the delay.
-fn kubelet(shared: &Arc<Shared>, memory: &mut Memory) -> bool {
-    let Some(pt) = find(shared, "", "pods") else {
-        return false;
-    };
+/// Returns how soon a pending pod is due, if any.
+fn kubelet(shared: &Arc<Shared>, memory: &mut Memory) -> Option<Duration> {
+    let pt = find(shared, "", "pods")?;
     let (delay, overrides) = {
         let s = shared.settings();
         (s.ready_delay, s.pod_ready.clone())
@@ -862,14 +891,15 @@ fn kubelet(shared: &Arc<Shared>, memory: &mut Memory) -> bool {
     let pods = shared.read(|s| s.all(&pt, None));
     let live: BTreeSet<String> = pods.iter().map(uid_of).collect();
     memory.first_seen.retain(|uid, _| live.contains(uid));
-    let mut waiting = false;
+    let mut next: Option<Duration> = None;
+    let mut due_in = |d: Duration| next = Some(next.map_or(d, |n| n.min(d)));
     for pod in pods.iter().filter(|p| !deleting(p)) {
         let key = (ns_of(pod), name_of(pod));
         if pod["spec"]["nodeName"].as_str().is_none_or(str::is_empty) {
             let mut bound = pod.clone();
             bound["spec"]["nodeName"] = json!(NODE_NAME);
             write_object(shared, &pt, bound);
-            waiting = true;
+            due_in(Duration::ZERO);
             continue;
         }
         let seen = *memory
@@ -897,7 +927,7 @@ fn kubelet(shared: &Arc<Shared>, memory: &mut Memory) -> bool {
             continue;
         }
         if seen.elapsed() < delay {
-            waiting = true;
+            due_in(delay - seen.elapsed());
             continue;
         }
         memory.next_ip += 1;
@@ -916,5 +946,5 @@ fn kubelet(shared: &Arc<Shared>, memory: &mut Memory) -> bool {
         };
         write_status(shared, &pt, pod, status);
     }
-    waiting
+    next
 }

@@ -18,8 +18,8 @@
 //!
 //! What it serves:
 //! - `/version` (v1.36), discovery (`/api`, `/apis`, per group/version `APIResourceList`) for core,
-//!   apps, batch, rbac, admissionregistration, policy, apiextensions, authorization, coordination
-//!   and discovery.k8s.io, plus CRD-defined resources once a CRD is created.
+//!   apps, batch, rbac, admissionregistration, policy, apiextensions, authorization, coordination,
+//!   discovery.k8s.io and authentication.k8s.io, plus CRD-defined resources once a CRD is created.
 //! - CRUD, list (label/field selectors, limit/continue), watch (resourceVersion, 410 on
 //!   compacted versions, `sendInitialEvents`), `dryRun=All`, json/merge/strategic merge patch and
 //!   server-side apply with managedFields and conflicts; `kind: Status` errors.
@@ -28,6 +28,12 @@
 //!   after [`Builder::ready_delay`].
 //! - SelfSubjectAccessReview/SubjectAccessReview from [`AccessRule`]s (allow all by default;
 //!   denied requests get 403), injected [`Fault`]s and a [`RequestRecord`] log.
+//! - Mutating admission webhooks ([`admission`]) for every API write and every controller-made
+//!   pod; `pods/portforward` ([`portforward`]) to addresses registered with
+//!   [`TestCluster::register_port_forward`].
+//!
+//! In sync tests use [`TestCluster::start_blocking`] and [`TestCluster::apply_yaml_blocking`].
+//! The user guide is `docs/testcluster.md`.
 
 pub mod admission;
 mod admit;
@@ -83,6 +89,7 @@ pub struct Builder {
     namespace: String,
     port: u16,
     kubeconfig_out: Option<PathBuf>,
+    verbose: bool,
 }
 
 impl Default for Builder {
@@ -93,6 +100,7 @@ impl Default for Builder {
             namespace: "default".to_string(),
             port: 0,
             kubeconfig_out: None,
+            verbose: false,
         }
     }
 }
@@ -125,6 +133,12 @@ impl Builder {
     /// Also write the kubeconfig to this path.
     pub fn kubeconfig_out(mut self, path: impl Into<PathBuf>) -> Self {
         self.kubeconfig_out = Some(path.into());
+        self
+    }
+
+    /// Print every request (method, path, status) to stderr.
+    pub fn verbose(mut self, verbose: bool) -> Self {
+        self.verbose = verbose;
         self
     }
 
@@ -163,9 +177,10 @@ impl Builder {
         let settings = Settings {
             access_rules: self.access_rules,
             ready_delay: self.ready_delay,
+            log_to_stderr: self.verbose,
             ..Default::default()
         };
-        let shared = Shared::new(token.clone(), settings);
+        let shared = Shared::new(token.clone(), &certs.ca_pem, settings);
         *shared.base_url.lock().unwrap_or_else(|e| e.into_inner()) = base_url.clone();
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -430,6 +445,12 @@ impl TestCluster {
 
     pub fn clear_faults(&self) {
         self.shared.settings().faults.clear();
+    }
+
+    /// Every mutating admission webhook call so far (configuration, webhook, review sent,
+    /// outcome), in order.
+    pub fn admission_calls(&self) -> Vec<admission::WebhookCall> {
+        server::lock(&self.shared.admission_calls).clone()
     }
 
     /// Every request so far, in order.

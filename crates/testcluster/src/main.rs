@@ -6,13 +6,15 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let mut out: Option<PathBuf> = None;
     let mut port = 0u16;
+    let mut verbose = false;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--kubeconfig-out" => out = args.next().map(PathBuf::from),
             "--port" => port = args.next().and_then(|p| p.parse().ok()).unwrap_or(0),
+            "-v" | "--verbose" => verbose = true,
             "-h" | "--help" => {
                 println!(
-                    "usage: testcluster --kubeconfig-out PATH [--port N]\n\nServes a loopback Kubernetes API server until killed and writes a kubeconfig for it to PATH."
+                    "usage: testcluster --kubeconfig-out PATH [--port N] [--verbose]\n\nServes a loopback Kubernetes API server until killed and writes a kubeconfig for it to PATH."
                 );
                 return;
             }
@@ -28,6 +30,7 @@ fn main() {
     };
     let cluster = match testcluster::Builder::default()
         .port(port)
+        .verbose(verbose)
         .kubeconfig_out(&out)
         .start_blocking()
     {

@@ -97,7 +97,7 @@ fn merge_value(target: &mut Value, patch: &Value, path: &mut Vec<String>) {
             continue;
         }
         if key.starts_with('$') {
-            // $setElementOrder, $retainKeys: ordering/pruning hints we do not need.
+            // $setElementOrder and $retainKeys are applied below.
             continue;
         }
         if value.is_null() {
@@ -142,6 +142,29 @@ fn merge_value(target: &mut Value, patch: &Value, path: &mut Vec<String>) {
             }
         }
         path.pop();
+    }
+    // `$setElementOrder/<list>`: the listed elements in that order, then the others as they were.
+    for (key, order) in patch_map {
+        let (Some(field), Some(order)) = (key.strip_prefix("$setElementOrder/"), order.as_array())
+        else {
+            continue;
+        };
+        let Some(mk) = merge_key(field, path) else {
+            continue;
+        };
+        if let Some(Value::Array(items)) = target_map.get_mut(field) {
+            let rank = |item: &Value| {
+                order
+                    .iter()
+                    .position(|o| o.get(mk).is_some() && o.get(mk) == item.get(mk))
+                    .unwrap_or(usize::MAX)
+            };
+            items.sort_by_key(rank);
+        }
+    }
+    // `$retainKeys` (union types such as a Deployment's strategy): only the listed keys stay.
+    if let Some(keep) = patch_map.get("$retainKeys").and_then(Value::as_array) {
+        target_map.retain(|k, _| keep.iter().any(|x| x.as_str() == Some(k.as_str())));
     }
 }
 
@@ -436,6 +459,37 @@ mod tests {
         );
         assert_eq!(obj["metadata"]["finalizers"], json!(["a", "b"]));
         assert_eq!(obj["spec"]["selector"], json!({"y": "2"}));
+    }
+
+    #[test]
+    fn retain_keys_and_delete_from_primitive_list() {
+        let mut d = json!({"spec": {"strategy": {"type": "RollingUpdate",
+            "rollingUpdate": {"maxSurge": 1}}}, "metadata": {"finalizers": ["a", "b", "c"]}});
+        strategic_merge(
+            &mut d,
+            &json!({"spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate",
+                                          "rollingUpdate": null}},
+                    "metadata": {"$deleteFromPrimitiveList/finalizers": ["b"]}}),
+        );
+        assert_eq!(d["spec"]["strategy"], json!({"type": "Recreate"}));
+        assert_eq!(d["metadata"]["finalizers"], json!(["a", "c"]));
+    }
+
+    #[test]
+    fn set_element_order_puts_listed_items_first() {
+        let mut pod = json!({"spec": {"containers": [{"name": "web", "image": "w"}]}});
+        strategic_merge(
+            &mut pod,
+            &json!({"spec": {"$setElementOrder/containers": [{"name": "proxy"}, {"name": "web"}],
+                             "containers": [{"name": "proxy", "image": "envoy"}]}}),
+        );
+        let names: Vec<&str> = pod["spec"]["containers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["proxy", "web"]);
     }
 
     #[test]

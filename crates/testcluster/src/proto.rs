@@ -1,6 +1,7 @@
 //! Just enough Kubernetes protobuf decoding for the typed requests kubectl sends as
-//! `application/vnd.kubernetes.protobuf` (auth can-i reviews, `kubectl create namespace|
-//! configmap|secret|serviceaccount`). Everything else kubectl sends as JSON.
+//! `application/vnd.kubernetes.protobuf` (auth can-i/whoami reviews, `kubectl create namespace|
+//! configmap|secret|serviceaccount|deployment|service|job`, `kubectl run`). Everything else
+//! kubectl sends as JSON.
 
 use serde_json::{Map, Value, json};
 
@@ -11,6 +12,8 @@ enum F {
     Str(u64, &'static str),
     Bool(u64, &'static str),
     Int(u64, &'static str),
+    /// `intstr.IntOrString`: {type: 0|1, intVal, strVal} rendered as a number or a string.
+    IntOrString(u64, &'static str),
     RepMsg(u64, &'static str, &'static [F]),
     RepStr(u64, &'static str),
     MapStr(u64, &'static str),
@@ -135,6 +138,42 @@ const DEPLOYMENT: &[F] = &[
         ],
     ),
 ];
+const SERVICE: &[F] = &[
+    F::Msg(1, "metadata", META),
+    F::Msg(
+        2,
+        "spec",
+        &[
+            F::RepMsg(
+                1,
+                "ports",
+                &[
+                    F::Str(1, "name"),
+                    F::Str(2, "protocol"),
+                    F::Int(3, "port"),
+                    F::IntOrString(4, "targetPort"),
+                    F::Int(5, "nodePort"),
+                ],
+            ),
+            F::MapStr(2, "selector"),
+            F::Str(3, "clusterIP"),
+            F::Str(4, "type"),
+        ],
+    ),
+];
+const JOB: &[F] = &[
+    F::Msg(1, "metadata", META),
+    F::Msg(
+        2,
+        "spec",
+        &[
+            F::Int(1, "parallelism"),
+            F::Int(2, "completions"),
+            F::Msg(6, "template", POD),
+            F::Int(7, "backoffLimit"),
+        ],
+    ),
+];
 const SERVICEACCOUNT: &[F] = &[
     F::Msg(1, "metadata", META),
     F::Bool(4, "automountServiceAccountToken"),
@@ -220,6 +259,7 @@ fn decode(bytes: &[u8], schema: &[F]) -> Option<Value> {
             | F::MapStr(n, _)
             | F::MapBytes(n, _)
             | F::Int(n, _)
+            | F::IntOrString(n, _)
             | F::RepMsg(n, _, _)
             | F::Msg(n, _, _) => *n == field,
         }) else {
@@ -250,6 +290,18 @@ fn decode(bytes: &[u8], schema: &[F]) -> Option<Value> {
                 // int32/int64 varints; negative values do not occur in these fields.
                 out.insert(name.into(), json!(varint));
             }
+            F::IntOrString(_, name) => {
+                let v = decode(
+                    payload,
+                    &[F::Int(1, "type"), F::Int(2, "intVal"), F::Str(3, "strVal")],
+                )?;
+                let rendered = if v["type"] == 1 {
+                    v["strVal"].clone()
+                } else {
+                    v.get("intVal").cloned().unwrap_or(json!(0))
+                };
+                out.insert(name.into(), rendered);
+            }
             F::RepMsg(_, name, inner) => {
                 let item = decode(payload, inner)?;
                 let list = out.entry(name).or_insert_with(|| json!([]));
@@ -275,7 +327,7 @@ pub fn decode_body(body: &[u8]) -> Result<Value, ApiError> {
             415,
             "UnsupportedMediaType",
             format!(
-                "testcluster decodes protobuf only for reviews, namespaces, configmaps, secrets, serviceaccounts, pods and deployments ({what}); send JSON"
+                "testcluster decodes protobuf only for reviews, namespaces, configmaps, secrets, serviceaccounts, pods, deployments, services and jobs ({what}); send JSON"
             ),
         )
     };
@@ -304,12 +356,15 @@ pub fn decode_body(body: &[u8]) -> Result<Value, ApiError> {
         "SelfSubjectAccessReview" => SSAR,
         "SubjectAccessReview" | "LocalSubjectAccessReview" => SAR,
         "SelfSubjectRulesReview" => SSRR,
+        "SelfSubjectReview" => &[F::Msg(1, "metadata", META)],
         "Namespace" => NAMESPACE,
         "ConfigMap" => CONFIGMAP,
         "Secret" => SECRET,
         "ServiceAccount" => SERVICEACCOUNT,
         "Pod" => POD,
         "Deployment" => DEPLOYMENT,
+        "Service" => SERVICE,
+        "Job" => JOB,
         other => return Err(unsupported(other)),
     };
     let mut obj = decode(raw, schema).ok_or_else(|| unsupported("malformed object"))?;

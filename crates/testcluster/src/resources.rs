@@ -40,7 +40,7 @@ impl ResourceType {
 
     /// Is this type create-only and never stored (reviews)?
     pub fn is_virtual(&self) -> bool {
-        self.group == "authorization.k8s.io"
+        self.group == "authorization.k8s.io" || self.group == "authentication.k8s.io"
     }
 }
 
@@ -382,6 +382,18 @@ const BUILTIN: &[Row] = &[
         &[],
         &[],
     ),
+    Row {
+        verbs: CREATE_ONLY,
+        ..row(
+            "authentication.k8s.io/v1",
+            "selfsubjectreviews",
+            "selfsubjectreview",
+            "SelfSubjectReview",
+            false,
+            &[],
+            &[],
+        )
+    },
     Row {
         verbs: CREATE_ONLY,
         ..row(

@@ -65,6 +65,12 @@ impl RequestInfo {
         if let Some(s) = rest.get(2) {
             info.subresource = s.to_string();
         }
+        // Streaming subresources are authorized as `create` whatever the method (WebSocket
+        // upgrades are GETs), as kube-apiserver does since 1.35.
+        if matches!(info.subresource.as_str(), "portforward" | "exec" | "attach") {
+            info.verb = "create".to_string();
+            return info;
+        }
         let collection = info.name.is_empty();
         info.verb = match (method, collection) {
             ("GET" | "HEAD", true) if watch => "watch",
@@ -212,6 +218,8 @@ pub struct Fault {
     pub kind: FaultKind,
     /// How many requests it affects (None: all).
     pub times: Option<usize>,
+    /// How many matching requests pass untouched before it starts.
+    pub after: usize,
 }
 
 impl Fault {
@@ -224,6 +232,7 @@ impl Fault {
             name: None,
             kind,
             times: None,
+            after: 0,
         }
     }
     pub fn verb(mut self, verb: &str) -> Fault {
@@ -248,6 +257,11 @@ impl Fault {
     }
     pub fn times(mut self, n: usize) -> Fault {
         self.times = Some(n);
+        self
+    }
+    /// Lets the first `n` matching requests through (e.g. fail only the second list).
+    pub fn after(mut self, n: usize) -> Fault {
+        self.after = n;
         self
     }
 
@@ -334,6 +348,8 @@ mod tests {
         let i = RequestInfo::parse("DELETE", "/api/v1/namespaces/x/pods", false);
         assert_eq!(i.verb, "deletecollection");
         assert!(!RequestInfo::parse("GET", "/version", false).is_resource);
+        let i = RequestInfo::parse("GET", "/api/v1/namespaces/x/pods/p/portforward", false);
+        assert_eq!(i.verb, "create");
     }
 
     #[test]

@@ -37,6 +37,8 @@ pub struct Settings {
     pub ready_delay: Duration,
     pub port_forwards: HashMap<(String, String), BTreeMap<u16, SocketAddr>>,
     pub services: HashMap<(String, String, u16), SocketAddr>,
+    /// Print every request to stderr (the binary's `--verbose`).
+    pub log_to_stderr: bool,
 }
 
 /// State shared by the server, the controllers and the test handle.
@@ -49,24 +51,27 @@ pub struct Shared {
     pub settings: Mutex<Settings>,
     pub log: Mutex<Vec<RequestRecord>>,
     pub base_url: Mutex<String>,
+    /// Every mutating webhook call.
+    pub admission_calls: Mutex<Vec<crate::admission::WebhookCall>>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic elsewhere must not take the whole test server down.
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Shared {
-    pub fn new(token: String, settings: Settings) -> Arc<Shared> {
+    pub fn new(token: String, root_ca: &str, settings: Settings) -> Arc<Shared> {
         let (events, _) = broadcast::channel(8192);
         Arc::new(Shared {
-            store: Mutex::new(Store::new()),
+            store: Mutex::new(Store::new(root_ca)),
             events,
             changed: Notify::new(),
             token,
             settings: Mutex::new(settings),
             log: Mutex::new(Vec::new()),
             base_url: Mutex::new(String::new()),
+            admission_calls: Mutex::new(Vec::new()),
         })
     }
 
@@ -157,13 +162,16 @@ pub fn query_pairs(query: &str) -> Vec<(String, String)> {
         while i < bytes.len() {
             match bytes[i] {
                 b'+' => out.push(b' '),
-                b'%' if i + 2 < bytes.len() => match u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
+                b'%' if i + 2 < bytes.len() => {
+                    let hex = |b: u8| (b as char).to_digit(16);
+                    match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                        (Some(h), Some(l)) => {
+                            out.push((h * 16 + l) as u8);
+                            i += 2;
+                        }
+                        _ => out.push(b'%'),
                     }
-                    Err(_) => out.push(b'%'),
-                },
+                }
                 b => out.push(b),
             }
             i += 1;
@@ -250,19 +258,47 @@ pub async fn handle(
     };
     record.body = String::from_utf8_lossy(&body).into_owned();
 
-    let response = respond(
-        &shared,
-        &info,
-        &method,
-        &path,
-        &query,
-        content_type.as_deref(),
-        &accept,
-        auth.as_deref(),
-        body,
-        req,
-    )
-    .await;
+    let verbose = shared.settings().log_to_stderr;
+    let warnings = Arc::new(Mutex::new(Vec::<String>::new()));
+    let response = crate::admit::WARNINGS
+        .scope(
+            warnings.clone(),
+            respond(
+                &shared,
+                &info,
+                &method,
+                &path,
+                &query,
+                content_type.as_deref(),
+                &accept,
+                auth.as_deref(),
+                body,
+                req,
+            ),
+        )
+        .await;
+    // Webhook warnings reach the client as `Warning` headers, as kube-apiserver sends them.
+    let response = response.map(|mut r| {
+        for w in lock(&warnings).iter() {
+            let text = format!("299 - \"{}\"", w.replace('"', "'"));
+            if let Ok(v) = hyper::header::HeaderValue::from_str(&text) {
+                r.headers_mut().append("warning", v);
+            }
+        }
+        r
+    });
+    if verbose {
+        let status = response.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
+        let query = if record.query.is_empty() {
+            String::new()
+        } else {
+            format!("?{}", record.query)
+        };
+        eprintln!(
+            "testcluster: {} {}{} -> {status}",
+            record.method, record.path, query
+        );
+    }
     match response {
         Ok(r) => {
             record.status = r.status().as_u16();
@@ -305,10 +341,20 @@ async fn respond(
     let mut cut_watch_after = None;
     let fault = {
         let mut settings = shared.settings();
-        let found = settings.faults.iter_mut().find(|f| {
-            f.matches(path, info)
-                && (!matches!(f.kind, FaultKind::CutWatchAfter(_)) || info.verb == "watch")
-        });
+        let mut found = None;
+        for f in settings.faults.iter_mut() {
+            let applies = f.matches(path, info)
+                && (!matches!(f.kind, FaultKind::CutWatchAfter(_)) || info.verb == "watch");
+            if !applies {
+                continue;
+            }
+            if f.after > 0 {
+                f.after -= 1;
+                continue;
+            }
+            found = Some(f);
+            break;
+        }
         found.map(|f| {
             if let Some(t) = f.times.as_mut() {
                 *t -= 1;
@@ -571,11 +617,10 @@ async fn resource_request(
         "get" => match sub {
             "" | "status" => {
                 let obj = shared.read(|s| s.get_or_404(&t, ns, &info.name))?;
-                if accept.contains("as=Table") {
-                    let list = json!({"metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]}, "items": [obj]});
-                    return Ok(json_response(200, &maybe_table(&t, list, accept, query)));
-                }
-                Ok(json_response(200, &obj))
+                Ok(json_response(
+                    200,
+                    &Shape::of(accept, query).object(&t, obj),
+                ))
             }
             "scale" => shared
                 .read(|s| s.get_or_404(&t, ns, &info.name))
@@ -594,7 +639,7 @@ async fn resource_request(
             let all_ns = t.namespaced && info.namespace.is_empty();
             let list =
                 shared.read(|s| s.list(&t, if all_ns { None } else { Some(ns) }, &list_opts))?;
-            Ok(json_response(200, &maybe_table(&t, list, accept, query)))
+            Ok(json_response(200, &Shape::of(accept, query).list(&t, list)))
         }
         "watch" => {
             let mut list_opts = list_options(query)?;
@@ -615,9 +660,7 @@ async fn resource_request(
                 list_opts,
                 query,
                 cut_watch_after,
-                accept
-                    .contains("as=Table")
-                    .then(|| query.get("includeObject").unwrap_or("Metadata").to_string()),
+                Shape::of(accept, query),
             ))
         }
         "create" => {
@@ -893,9 +936,26 @@ pub async fn create(
         owned_fields: Some(patch::leaf_fields(&obj, false)),
         ..opts.clone()
     };
+    let named = obj["metadata"]["name"]
+        .as_str()
+        .is_some_and(|n| !n.is_empty());
     let prepared = shared.read(|s| s.prepare_create(t, ns, obj))?;
-    let admitted =
-        crate::admit::admit(shared, t, ns, "CREATE", prepared, None, opts.dry_run).await?;
+    let name = prepared["metadata"]["name"].clone();
+    // Mutating admission runs before generateName is resolved, as in kube-apiserver.
+    let mut for_admission = prepared;
+    if !named && let Some(meta) = for_admission["metadata"].as_object_mut() {
+        meta.remove("name");
+    }
+    let mut admitted =
+        crate::admit::admit(shared, t, ns, "CREATE", for_admission, None, opts.dry_run).await?;
+    if !admitted.is_object() {
+        return Err(ApiError::new(
+            500,
+            "InternalError",
+            "admission returned a non-object",
+        ));
+    }
+    admitted["metadata"]["name"] = name;
     shared.write(|s| s.commit_create(t, admitted, opts))
 }
 
@@ -1011,19 +1071,22 @@ fn review(
         obj["metadata"] = json!({});
     }
     obj["metadata"]["creationTimestamp"] = Value::Null;
+    if t.kind == "SelfSubjectReview" {
+        obj["status"] = json!({"userInfo": {"username": ADMIN_USER,
+            "groups": ["system:masters", "system:authenticated"]}});
+        return Ok(obj);
+    }
     let rules_snapshot = shared.settings().access_rules.clone();
     if t.kind == "SelfSubjectRulesReview" {
-        let rule_ns = obj["spec"]["namespace"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let denies: Vec<&AccessRule> = rules_snapshot.iter().filter(|r| !r.allowed).collect();
+        // Rules are first-match with default allow, which RBAC-style rule lists cannot express
+        // exactly: report "everything" and flag the list incomplete when any deny exists
+        // (clients must then ask SelfSubjectAccessReview, as kubectl does for can-i).
+        let has_denies = rules_snapshot.iter().any(|r| !r.allowed);
         obj["status"] = json!({
             "resourceRules": [{"verbs": ["*"], "apiGroups": ["*"], "resources": ["*"]}],
             "nonResourceRules": [{"verbs": ["*"], "nonResourceURLs": ["*"]}],
-            "incomplete": !denies.is_empty(),
+            "incomplete": has_denies,
         });
-        let _ = rule_ns;
         return Ok(obj);
     }
     let user = if t.kind == "SelfSubjectAccessReview" {
@@ -1063,12 +1126,59 @@ fn review(
 // ---------------------------------------------------------------------------------------------
 // Tables (kubectl get)
 
-fn maybe_table(t: &ResourceType, list: Value, accept: &str, query: &Query) -> Value {
-    if !accept.contains("as=Table") {
-        return list;
+/// The representation a client asked for in `Accept`.
+#[derive(Debug, Clone)]
+enum Shape {
+    Plain,
+    /// `as=Table` (kubectl get), with `includeObject`.
+    Table(String),
+    /// `as=PartialObjectMetadata[List]` (metadata-only clients).
+    Metadata,
+}
+
+impl Shape {
+    fn of(accept: &str, query: &Query) -> Shape {
+        if accept.contains("as=Table") {
+            Shape::Table(query.get("includeObject").unwrap_or("Metadata").to_string())
+        } else if accept.contains("as=PartialObjectMetadata") {
+            Shape::Metadata
+        } else {
+            Shape::Plain
+        }
     }
-    let include_object = query.get("includeObject").unwrap_or("Metadata");
-    crate::table::to_table(t, &list, include_object)
+
+    fn partial(obj: &Value) -> Value {
+        json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]})
+    }
+
+    fn object(&self, t: &ResourceType, obj: Value) -> Value {
+        match self {
+            Shape::Plain => obj,
+            Shape::Metadata => Self::partial(&obj),
+            Shape::Table(include) => crate::table::to_table(
+                t,
+                &json!({"metadata": {"resourceVersion": obj["metadata"]["resourceVersion"]}, "items": [obj]}),
+                include,
+            ),
+        }
+    }
+
+    fn list(&self, t: &ResourceType, list: Value) -> Value {
+        match self {
+            Shape::Plain => list,
+            Shape::Metadata => {
+                let items: Vec<Value> = list["items"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(Self::partial)
+                    .collect();
+                json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
+                       "metadata": list["metadata"], "items": items})
+            }
+            Shape::Table(include) => crate::table::to_table(t, &list, include),
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1109,19 +1219,12 @@ fn watch(
     opts: ListOptions,
     query: &Query,
     cut_after: Option<usize>,
-    table: Option<String>,
+    representation: Shape,
 ) -> Response<Body> {
     // `kubectl get -w` asks for each event's object as a one-row Table.
     let shape = {
         let t = t.clone();
-        move |o: Value| -> Value {
-            match &table {
-                Some(include) => {
-                    crate::table::to_table(&t, &json!({"metadata": {}, "items": [o]}), include)
-                }
-                None => o,
-            }
-        }
+        move |o: Value| -> Value { representation.object(&t, o) }
     };
     let rv = query.get("resourceVersion").unwrap_or_default().to_string();
     let send_initial = query.flag("sendInitialEvents");
@@ -1218,4 +1321,22 @@ fn watch(
         hyper::header::HeaderValue::from_static("application/json"),
     );
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_decoding_is_total() {
+        let pairs = query_pairs("labelSelector=app%3Dweb%2Ctier+in+(a)&x=%E9%&y=%zz&%C3%A9=1");
+        assert_eq!(
+            pairs[0],
+            ("labelSelector".into(), "app=web,tier in (a)".into())
+        );
+        assert_eq!(pairs[2].1, "%zz");
+        assert_eq!(pairs[3].0, "é");
+        // Multi-byte text after a % must not panic.
+        let _ = query_pairs("a=%é%");
+    }
 }

@@ -68,6 +68,8 @@ pub struct Store {
     pub compacted_rv: u64,
     /// New events not yet broadcast (drained by the owner after each write).
     pub pending: Vec<Arc<Event>>,
+    /// The cluster CA (PEM), published as `kube-root-ca.crt` in every namespace.
+    root_ca: String,
 }
 
 /// Does `kind` have a meaningful `generation` (objects with a spec)?
@@ -99,25 +101,32 @@ fn comparable(obj: &Value) -> Value {
     o
 }
 
+/// What `generation` tracks: everything but metadata and status (and a pod's binding, which
+/// the real server writes through `pods/binding` without a generation bump).
 fn without_meta_and_status(obj: &Value) -> Value {
     let mut o = obj.clone();
+    let is_pod = o["kind"] == "Pod" && o["apiVersion"] == "v1";
     if let Some(m) = o.as_object_mut() {
         m.remove("metadata");
         m.remove("status");
         m.remove("apiVersion");
         m.remove("kind");
     }
+    if is_pod && let Some(spec) = o.get_mut("spec").and_then(Value::as_object_mut) {
+        spec.remove("nodeName");
+    }
     o
 }
 
 impl Default for Store {
     fn default() -> Self {
-        Self::new()
+        Self::new("")
     }
 }
 
 impl Store {
-    pub fn new() -> Self {
+    /// A store with the namespaces and the node every cluster has; `root_ca` is the CA PEM.
+    pub fn new(root_ca: &str) -> Self {
         let mut store = Store {
             types: resources::builtin(),
             objects: BTreeMap::new(),
@@ -125,6 +134,7 @@ impl Store {
             history: VecDeque::new(),
             compacted_rv: 100,
             pending: Vec::new(),
+            root_ca: root_ca.to_string(),
         };
         for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
             let obj = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
@@ -478,6 +488,12 @@ impl Store {
         if let Some(sa) = self.find_type("", "v1", "serviceaccounts") {
             let obj = json!({"metadata": {"name": "default", "namespace": name}});
             let _ = self.create(&sa, name, obj, &WriteOptions::default());
+        }
+        // What kube-controller-manager's root-ca-cert-publisher puts into every namespace.
+        if let Some(cm) = self.find_type("", "v1", "configmaps") {
+            let obj = json!({"metadata": {"name": "kube-root-ca.crt", "namespace": name},
+                             "data": {"ca.crt": self.root_ca}});
+            let _ = self.create(&cm, name, obj, &WriteOptions::default());
         }
     }
 

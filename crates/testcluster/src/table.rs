@@ -101,6 +101,57 @@ pub fn to_table(t: &ResourceType, list: &Value, include_object: &str) -> Value {
                 ]
             },
         ),
+        ("", "Node") => (
+            vec![
+                col("Name", "string", 0),
+                col("Status", "string", 0),
+                col("Roles", "string", 0),
+                col("Age", "string", 0),
+                col("Version", "string", 0),
+            ],
+            |o| {
+                let ready = o["status"]["conditions"].as_array().is_some_and(|c| {
+                    c.iter()
+                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                });
+                let mut status = if ready { "Ready" } else { "NotReady" }.to_string();
+                if o["spec"]["unschedulable"] == true {
+                    status.push_str(",SchedulingDisabled");
+                }
+                vec![
+                    o["metadata"]["name"].clone(),
+                    json!(status),
+                    json!("<none>"),
+                    json!(human_age(&o["metadata"]["creationTimestamp"])),
+                    o["status"]["nodeInfo"]["kubeletVersion"].clone(),
+                ]
+            },
+        ),
+        ("", "Event") => (
+            vec![
+                col("Last Seen", "string", 0),
+                col("Type", "string", 0),
+                col("Reason", "string", 0),
+                col("Object", "string", 0),
+                col("Message", "string", 0),
+                col("Name", "string", 1),
+            ],
+            |o| {
+                let involved = &o["involvedObject"];
+                vec![
+                    json!(human_age(&o["lastTimestamp"])),
+                    o["type"].clone(),
+                    o["reason"].clone(),
+                    json!(format!(
+                        "{}/{}",
+                        involved["kind"].as_str().unwrap_or_default().to_lowercase(),
+                        involved["name"].as_str().unwrap_or_default()
+                    )),
+                    o["message"].clone(),
+                    o["metadata"]["name"].clone(),
+                ]
+            },
+        ),
         ("", "Namespace") => (
             vec![
                 col("Name", "string", 0),

@@ -144,7 +144,8 @@ async fn list_selectors_and_paging() {
         .list(&ListParams::default().labels("tier notin (web),!missing"))
         .await
         .unwrap();
-    assert_eq!(names(l), ["c", "d"]);
+    // `notin` also matches objects without the label: the published root CA has none.
+    assert_eq!(names(l), ["c", "d", "kube-root-ca.crt"]);
     let l = cms
         .list(&ListParams::default().fields("metadata.name=c"))
         .await
@@ -158,14 +159,38 @@ async fn list_selectors_and_paging() {
         .list(&ListParams::default().limit(3).continue_token(&token))
         .await
         .unwrap();
-    assert_eq!(names(rest), ["d"]);
+    assert_eq!(names(rest), ["d", "kube-root-ca.crt"]);
+
+    // Metadata-only clients get PartialObjectMetadata.
+    let meta = cms
+        .list_metadata(&ListParams::default().labels("tier=db"))
+        .await
+        .unwrap();
+    assert_eq!(meta.items.len(), 1);
+    assert_eq!(meta.items[0].metadata.name.as_deref(), Some("c"));
+    let one = cms.get_metadata("d").await.unwrap();
+    assert_eq!(
+        one.types.as_ref().map(|t| t.kind.as_str()),
+        Some("PartialObjectMetadata")
+    );
 
     // Across namespaces.
     let all: Api<ConfigMap> = Api::all(client);
     assert_eq!(
-        all.list(&ListParams::default()).await.unwrap().items.len(),
+        all.list(&ListParams::default().labels("app=shop"))
+            .await
+            .unwrap()
+            .items
+            .len(),
         4
     );
+    // Every namespace has the root CA, as on a real cluster.
+    let roots = all
+        .list(&ListParams::default().fields("metadata.name=kube-root-ca.crt"))
+        .await
+        .unwrap();
+    assert_eq!(roots.items.len(), 4);
+    assert!(roots.items[0].data.as_ref().unwrap()["ca.crt"].contains("BEGIN CERTIFICATE"));
 }
 
 #[tokio::test]
@@ -390,6 +415,20 @@ async fn faults_and_request_log() {
     assert_eq!(api_error(e).0, 500);
     cms.list(&ListParams::default()).await.unwrap();
 
+    // `after(1)`: the first matching request passes, the second fails.
+    cluster.inject_fault(
+        Fault::new(FaultKind::Status(500))
+            .verb("list")
+            .after(1)
+            .times(1),
+    );
+    cms.list(&ListParams::default()).await.unwrap();
+    assert_eq!(
+        api_error(cms.list(&ListParams::default()).await.unwrap_err()).0,
+        500
+    );
+    cms.list(&ListParams::default()).await.unwrap();
+
     // 503 and 429 + Retry-After are retried by kube's default policy: one failure, then success.
     cluster.inject_fault(
         Fault::new(FaultKind::Status(503))
@@ -587,7 +626,7 @@ async fn port_forward_reaches_the_registered_address() {
         format!("{e:?}").contains("404") || format!("{e:?}").contains("NotFound"),
         "{e:?}"
     );
-    cluster.set_access_rules(vec![AccessRule::deny("*", "pods/portforward")]);
+    cluster.set_access_rules(vec![AccessRule::deny("create", "pods/portforward")]);
     let e = pods.portforward("envoy", &[15000]).await.err().unwrap();
     assert!(
         format!("{e:?}").contains("403") || format!("{e:?}").contains("Forbidden"),
@@ -720,4 +759,61 @@ async fn terminating_namespaces_refuse_new_objects() {
     tokio::time::timeout(Duration::from_secs(20), gone)
         .await
         .unwrap();
+}
+
+#[tokio::test]
+async fn delay_fault_trips_client_timeouts() {
+    let cluster = TestCluster::start().await;
+    let kubeconfig = Kubeconfig::read_from(cluster.kubeconfig_path()).unwrap();
+    let mut config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .unwrap();
+    config.read_timeout = Some(Duration::from_millis(300));
+    let impatient = Client::try_from(config).unwrap();
+    let cms: Api<ConfigMap> = Api::namespaced(impatient, "default");
+    // Far beyond the client's timeout: the request cannot succeed in time.
+    cluster.inject_fault(
+        Fault::new(FaultKind::Delay(Duration::from_secs(30)))
+            .verb("list")
+            .times(1),
+    );
+    let e = cms.list(&ListParams::default()).await.unwrap_err();
+    assert!(!matches!(e, kube::Error::Api(_)), "{e:?}");
+    // The fault is used up: a client with ordinary timeouts lists fine.
+    let normal: Api<ConfigMap> = Api::namespaced(client(&cluster).await, "default");
+    normal.list(&ListParams::default()).await.unwrap();
+}
+
+#[tokio::test]
+async fn seeded_pod_status_is_kept() {
+    let cluster = TestCluster::start().await;
+    cluster
+        .apply_yaml(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: crashy, namespace: default}\n\
+             spec: {containers: [{name: app, image: app:1}, {name: proxy, image: envoy:1}]}\n\
+             status:\n  phase: Running\n  containerStatuses:\n\
+             \x20 - {name: app, ready: true, restartCount: 0, image: app:1, imageID: '', state: {running: {}}}\n\
+             \x20 - {name: proxy, ready: false, restartCount: 7, image: envoy:1, imageID: '',\n\
+             \x20    state: {waiting: {reason: CrashLoopBackOff}}}\n",
+        )
+        .await
+        .unwrap();
+    let bound = cluster
+        .wait_for(
+            "v1",
+            "Pod",
+            "default",
+            "crashy",
+            Duration::from_secs(20),
+            |p| p["spec"]["nodeName"].is_string(),
+        )
+        .await
+        .unwrap();
+    let proxy = &bound["status"]["containerStatuses"][1];
+    assert_eq!(proxy["restartCount"], 7);
+    assert_eq!(proxy["state"]["waiting"]["reason"], "CrashLoopBackOff");
+    assert_eq!(
+        bound["metadata"]["generation"], 1,
+        "binding does not bump generation"
+    );
 }

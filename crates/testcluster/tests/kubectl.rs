@@ -251,6 +251,36 @@ fn create_get_describe_delete() {
             .is_some()
     );
 
+    k.ok(&[
+        "create",
+        "service",
+        "clusterip",
+        "api",
+        "-n",
+        "shop",
+        "--tcp=80:8080",
+    ]);
+    let api = k.cluster.get("v1", "Service", "shop", "api").unwrap();
+    assert_eq!(api["spec"]["ports"][0]["targetPort"], 8080);
+    k.ok(&[
+        "create",
+        "job",
+        "once",
+        "-n",
+        "shop",
+        "--image=busybox",
+        "--",
+        "true",
+    ]);
+    k.ok(&[
+        "wait",
+        "--for=condition=complete",
+        "job/once",
+        "-n",
+        "shop",
+        "--timeout=60s",
+    ]);
+
     // Server-side dry run stores nothing.
     k.ok(&[
         "create",
@@ -303,6 +333,27 @@ fn apply_client_side_and_server_side() {
         d["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
             .is_string()
     );
+
+    // A client-side apply that puts a sidecar first keeps that order (kubectl's $setElementOrder).
+    let sidecar_first = changed.replace(
+        "      containers:\n      - name: web",
+        "      containers:\n      - name: proxy\n        image: envoy:1\n      - name: web",
+    );
+    assert!(
+        k.ok_in(&["apply", "-f", "-"], Some(&sidecar_first))
+            .contains("configured")
+    );
+    let d = k
+        .cluster
+        .get("apps/v1", "Deployment", "shop", "web")
+        .unwrap();
+    let names: Vec<&str> = d["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["proxy", "web"]);
 
     // Server-side apply: a second manager changing replicas conflicts, --force-conflicts wins.
     let ssa = DEPLOYMENT.replace("replicas: 2", "replicas: 5");
@@ -445,6 +496,8 @@ fn auth_can_i_follows_access_rules() {
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "no");
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(k.ok(&["auth", "can-i", "get", "pods"]).trim(), "yes");
+    assert!(k.ok(&["auth", "whoami"]).contains(testcluster::ADMIN_USER));
+    assert!(k.ok(&["auth", "can-i", "--list"]).contains("*.*"));
     let err = k.fails(&["delete", "namespace", "default"]);
     assert!(
         err.contains("Forbidden") && err.contains("cannot delete resource \"namespaces\""),
@@ -590,7 +643,6 @@ fn namespace_deletion_finalizes_and_removes_contents() {
 }
 
 #[test]
-#[ignore = "kubectl port-forward speaks SPDY (over WebSocket); the portforward bridge lacks SPDY so far"]
 fn port_forward_to_a_registered_address() {
     use std::io::{BufRead, BufReader, Read};
     let Some(k) = Kubectl::start() else { return };
@@ -634,4 +686,40 @@ fn port_forward_to_a_registered_address() {
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(&buf, b"hello pod");
+}
+
+#[test]
+fn get_watch_streams_table_rows_until_the_timeout() {
+    let Some(k) = Kubectl::start() else { return };
+    let child = Command::new(&k.bin)
+        .args(["get", "pods", "-w", "--request-timeout=5s", "-n", "default"])
+        .env("KUBECONFIG", k.cluster.kubeconfig_path())
+        .env("KUBECACHEDIR", &k.cache)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    k.cluster
+        .apply_yaml_blocking("apiVersion: v1\nkind: Pod\nmetadata: {name: watched, namespace: default}\nspec: {containers: [{name: w, image: w:1}]}\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.starts_with("NAME") && stdout.contains("STATUS"),
+        "{stdout}"
+    );
+    let rows: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("watched"))
+        .collect();
+    assert!(
+        rows.last()
+            .is_some_and(|r| r.contains("Running") && r.contains("1/1")),
+        "{stdout}"
+    );
 }
