@@ -1,9 +1,9 @@
-//! Benchmark (ignored by default): `stat` over 200 pods, each a small fake admin replaying a real
+//! Benchmark: `stat` over 200 pods, each a small fake admin replaying a real
 //! Envoy's `/stats` answer, reached through the test harness's pods/portforward (WebSocket, TLS,
 //! the real kube-rs client). Prints wall time and peak memory; the target is <= 2 s beyond the
 //! window. Run with:
 //!
-//!     cargo test --release --test stat_bench -- --ignored --nocapture
+//!     cargo bench --bench stat
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -19,7 +19,7 @@ use testcluster::portforward::PortTargets;
 use tokio::net::TcpListener;
 
 const PODS: usize = 200;
-const FIXTURE: &str = include_str!("fixtures/proxy/stats-inbound.json");
+const FIXTURE: &str = include_str!("../tests/fixtures/proxy/stats-inbound.json");
 
 /// Multiplies every counter and bucket count by `n`, so each answer shows more traffic.
 fn scaled(doc: &Value, n: u64) -> Value {
@@ -126,8 +126,16 @@ fn peak_rss_kib() -> u64 {
         .unwrap_or(0)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "benchmark: cargo test --release --test stat_bench -- --ignored --nocapture"]
+fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+        .block_on(stat_over_200_pods());
+}
+
 async fn stat_over_200_pods() {
     let doc = Arc::new(serde_json::from_str::<Value>(FIXTURE).unwrap());
     let mut targets = HashMap::new();
