@@ -66,45 +66,31 @@ pub async fn config(opts: &ClusterOptions) -> Result<(Config, Option<String>), K
         cluster: None,
         user: None,
     };
-    let (mut config, context) = if let Some(path) = &opts.kubeconfig {
-        let kubeconfig =
-            Kubeconfig::read_from(path).map_err(|source| KubeError::ReadKubeconfig {
-                path: path.display().to_string(),
-                source,
-            })?;
-        let context = kube_opts
-            .context
-            .clone()
-            .or(kubeconfig.current_context.clone());
-        let config = Config::from_custom_kubeconfig(kubeconfig, &kube_opts)
-            .await
-            .map_err(KubeError::LoadKubeconfig)?;
-        (config, context)
-    } else {
-        match Kubeconfig::read() {
-            Ok(kubeconfig) => {
-                let context = kube_opts
-                    .context
-                    .clone()
-                    .or(kubeconfig.current_context.clone());
-                let config = Config::from_custom_kubeconfig(kubeconfig, &kube_opts)
-                    .await
-                    .map_err(KubeError::LoadKubeconfig)?;
-                (config, context)
+    let kubeconfig = match &opts.kubeconfig {
+        Some(path) => Kubeconfig::read_from(path).map_err(|source| KubeError::ReadKubeconfig {
+            path: path.display().to_string(),
+            source,
+        })?,
+        None => match Kubeconfig::read() {
+            Ok(kubeconfig) => kubeconfig,
+            // No kubeconfig at all: running in a pod is the last place to look.
+            Err(kubeconfig_err) => {
+                let mut config = Config::incluster().map_err(|incluster_err| {
+                    KubeError::NoConfig(format!("{kubeconfig_err}; in-cluster: {incluster_err}"))
+                })?;
+                config.connect_timeout = opts.timeout.or(config.connect_timeout);
+                return Ok((config, None));
             }
-            Err(kubeconfig_err) => match Config::incluster() {
-                Ok(config) => (config, None),
-                Err(incluster_err) => {
-                    return Err(KubeError::NoConfig(format!(
-                        "{kubeconfig_err}; in-cluster: {incluster_err}"
-                    )));
-                }
-            },
-        }
+        },
     };
-    if let Some(timeout) = opts.timeout {
-        config.connect_timeout = Some(timeout);
-    }
+    let context = kube_opts
+        .context
+        .clone()
+        .or(kubeconfig.current_context.clone());
+    let mut config = Config::from_custom_kubeconfig(kubeconfig, &kube_opts)
+        .await
+        .map_err(KubeError::LoadKubeconfig)?;
+    config.connect_timeout = opts.timeout.or(config.connect_timeout);
     Ok((config, context))
 }
 
