@@ -111,35 +111,7 @@ pub async fn run(options: CheckOptions, progress: Option<Progress>) -> Report {
     Report::new(categories, fail_on_warning)
 }
 
-/// A short rendering of an API error for messages: the server's own words when it sent a Status.
-pub fn describe_kube_error(err: &kube::Error) -> String {
-    match err {
-        kube::Error::Api(status) => {
-            let reason = if status.reason.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", status.reason)
-            };
-            format!("API error {}{reason}: {}", status.code, status.message)
-        }
-        other => error_chain(other),
-    }
-}
-
-/// An error with its causes (`client error (Connect): tcp connect error: Connection refused`),
-/// since the top-level message of a transport error rarely says what happened.
-pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = vec![err.to_string()];
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = cause.source();
-    }
-    parts.join(": ")
-}
+pub use crate::kube::{describe_kube_error, error_chain};
 
 /// Whether the API said the object does not exist.
 pub fn is_not_found(err: &kube::Error) -> bool {

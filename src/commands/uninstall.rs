@@ -48,7 +48,7 @@ async fn delete(
     let cluster = connect(&ClusterOptions::from_global(global)).await?;
     let injected = kube_apply::injected_pods(&cluster.client)
         .await
-        .map_err(|e| anyhow::anyhow!(kube_apply::describe_kube_error(&e)))
+        .map_err(|e| anyhow::anyhow!(crate::kube::describe_kube_error(&e)))
         .context("cannot list pods to check for injected ones")?;
     if args.force && !injected.is_empty() {
         output::note(format!(

@@ -14,7 +14,7 @@ use crate::config::{
     CONFIG_MAP_KEY, CONFIG_MAP_NAME, MeshConfig, PROXY_CONTAINER, STATUS_ANNOTATION,
 };
 use crate::exit::Outcome;
-use crate::kube::apply::describe_kube_error;
+use crate::kube::describe_kube_error;
 use crate::kube::{ClusterOptions, connect};
 use crate::output::{note, parse_format, write_stdout};
 use crate::render::names;

@@ -25,7 +25,7 @@ pub enum ApplyError {
         #[source]
         source: kube::Error,
     },
-    #[error("{object}: {}", describe_kube_error(.source))]
+    #[error("{object}: {}", super::describe_kube_error(.source))]
     Request {
         object: String,
         #[source]
@@ -33,16 +33,6 @@ pub enum ApplyError {
     },
     #[error("timed out after {}s waiting for {what}", .after.as_secs())]
     Timeout { what: String, after: Duration },
-}
-
-/// A kube error as a person wants to read it: the API server's own message and reason.
-pub fn describe_kube_error(err: &kube::Error) -> String {
-    match err {
-        kube::Error::Api(status) => {
-            format!("{} ({} {})", status.message, status.code, status.reason)
-        }
-        other => other.to_string(),
-    }
 }
 
 /// One manifest object with what discovery said about it.

@@ -12,7 +12,7 @@ use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
 
 #[derive(Debug, Error)]
 pub enum PortForwardError {
-    #[error("port-forward to {pod}:{port}: {}", super::apply::describe_kube_error(.source))]
+    #[error("port-forward to {pod}:{port}: {}", super::describe_kube_error(.source))]
     Connect {
         pod: String,
         port: u16,
