@@ -140,50 +140,71 @@ async fn apply(
     let dry_run = args.dry_run.is_some();
     let cluster = connect(&ClusterOptions::from_global(global)).await?;
     let ordered = kube_apply::in_apply_order(objects);
-    let progress = output::Progress::new();
-    // Each object's line is the result (stdout, at the end). While applying, a terminal shows
-    // it as the spinner's message; if the apply fails, what already happened goes to stderr.
-    let fancy = output::stderr_is_fancy();
-    let mut done = Vec::new();
+    let mut lines = ResultLines::new();
     let result = kube_apply::apply_all(&cluster.client, &ordered, dry_run, |o| {
-        let line = outcome_line(o, dry_run);
-        if fancy {
-            progress.status(&line);
-        }
-        done.push(line);
+        lines.record(outcome_line(o, dry_run))
     })
     .await;
     let outcomes = match result {
         Ok(outcomes) => outcomes,
-        Err(err) => {
-            drop(progress);
-            report_partial(&done);
-            return Err(anyhow::Error::new(err).context("install failed"));
-        }
+        Err(err) => return Err(lines.fail(err, "install failed")),
     };
     if args.wait && !dry_run {
         let waited =
             kube_apply::wait_for_rollout(&cluster.client, &ordered, global.timeout, |what, how| {
-                progress.status(&format!("{what}: {how}"));
+                lines.progress().status(&format!("{what}: {how}"));
             })
             .await;
         if let Err(err) = waited {
-            drop(progress);
-            report_partial(&done);
-            return Err(anyhow::Error::new(err)
-                .context("install applied, but the control plane did not become ready"));
+            return Err(lines.fail(
+                err,
+                "install applied, but the control plane did not become ready",
+            ));
         }
-        progress.line("control plane ready");
+        lines.progress().line("control plane ready");
     }
-    drop(progress);
+    drop(lines);
     output::write_stdout(outcomes_text(&outcomes, format, dry_run).as_bytes())?;
     Ok(Outcome::Success)
 }
 
-/// After a failure stdout stays empty, so what was already done is reported on stderr.
-pub(crate) fn report_partial(done: &[String]) {
-    for line in done {
-        output::note(line);
+/// Per-object result lines while objects are applied or deleted. The lines are the result
+/// (stdout, at the end); meanwhile a terminal shows each as the spinner's message, and if the
+/// run fails, what already happened goes to stderr.
+pub(crate) struct ResultLines {
+    progress: output::Progress,
+    fancy: bool,
+    done: Vec<String>,
+}
+
+impl ResultLines {
+    pub(crate) fn new() -> Self {
+        ResultLines {
+            progress: output::Progress::new(),
+            fancy: output::stderr_is_fancy(),
+            done: Vec::new(),
+        }
+    }
+
+    pub(crate) fn record(&mut self, line: String) {
+        if self.fancy {
+            self.progress.status(&line);
+        }
+        self.done.push(line);
+    }
+
+    pub(crate) fn progress(&self) -> &output::Progress {
+        &self.progress
+    }
+
+    /// After a failure stdout stays empty: clears the display, reports on stderr what was
+    /// already done, and returns `err` with `context`.
+    pub(crate) fn fail(self, err: kube_apply::ApplyError, context: &'static str) -> anyhow::Error {
+        drop(self.progress);
+        for line in &self.done {
+            output::note(line);
+        }
+        anyhow::Error::new(err).context(context)
     }
 }
 

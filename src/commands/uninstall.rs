@@ -12,9 +12,7 @@ use crate::kube::{ClusterOptions, connect};
 use crate::output;
 use crate::render;
 
-use super::install::{
-    Format, classify, outcomes_text, parse_format, report_partial, value_sources,
-};
+use super::install::{Format, ResultLines, classify, outcomes_text, parse_format, value_sources};
 
 pub async fn run(global: &GlobalArgs, args: &UninstallArgs) -> anyhow::Result<Outcome> {
     let format = parse_format(global)?;
@@ -70,26 +68,16 @@ async fn delete(
         }
         return Ok(Outcome::Failure);
     }
-    let progress = output::Progress::new();
-    let fancy = output::stderr_is_fancy();
-    let mut done = Vec::new();
+    let mut lines = ResultLines::new();
     let result = kube_apply::delete_all(&cluster.client, objects, false, global.timeout, |o| {
-        let line = format!("{} {}", o.object.display, o.action.as_str());
-        if fancy {
-            progress.status(&line);
-        }
-        done.push(line);
+        lines.record(format!("{} {}", o.object.display, o.action.as_str()))
     })
     .await;
     let outcomes = match result {
         Ok(outcomes) => outcomes,
-        Err(err) => {
-            drop(progress);
-            report_partial(&done);
-            return Err(anyhow::Error::new(err).context("uninstall failed"));
-        }
+        Err(err) => return Err(lines.fail(err, "uninstall failed")),
     };
-    drop(progress);
+    drop(lines);
     output::write_stdout(outcomes_text(&outcomes, format, false).as_bytes())?;
     Ok(Outcome::Success)
 }
